@@ -1,0 +1,2 @@
+// @pcpu/kernel: public exports only.
+export {};

@@ -1,0 +1,2 @@
+// @pcpu/arch-arm: public exports only.
+export {};

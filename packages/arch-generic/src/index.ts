@@ -1,0 +1,2 @@
+// @pcpu/arch-generic: public exports only.
+export {};

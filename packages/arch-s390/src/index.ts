@@ -1,0 +1,2 @@
+// @pcpu/arch-s390: public exports only.
+export {};

@@ -1,0 +1,2 @@
+// @pcpu/arch-sparc32: public exports only.
+export {};

@@ -1,0 +1,2 @@
+// @pcpu/arch-x86: public exports only.
+export {};

@@ -1,0 +1,2 @@
+// @pcpu/mm: public exports only.
+export {};

@@ -1,0 +1,2 @@
+// @pcpu/percpu-km: public exports only.
+export {};

@@ -1,0 +1,2 @@
+// @pcpu/percpu-stats: public exports only.
+export {};

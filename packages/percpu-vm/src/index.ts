@@ -1,0 +1,2 @@
+// @pcpu/percpu-vm: public exports only.
+export {};

@@ -1,0 +1,2 @@
+// @pcpu/percpu: public exports only.
+export {};
