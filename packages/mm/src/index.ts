@@ -1,2 +1,3 @@
 // @pcpu/mm: public exports only.
-export {};
+export * from "./api.js";
+export * from "./gfp.js";

@@ -1,0 +1,134 @@
+/*
+ * @pcpu/mm api: the types and constants of the machine the percpu allocator
+ * runs on. Only types and constants live here; every other file in src/ is
+ * one kernel concept (page-alloc.ts, memblock.ts, vmalloc.ts, pgtable.ts,
+ * memory.ts, workqueue.ts, printk.ts, context.ts, fault-inject.ts, gfp.ts,
+ * machine.ts).
+ *
+ * Addresses are plain numbers (safe integers below 2^53), never bigint on hot
+ * paths. The machine knows nothing of percpu; it is configured by an arch
+ * layer (page size, address width, PAGE_OFFSET, vmalloc range, NUMA layout).
+ */
+
+/** A physical address in bytes. */
+export type PhysAddr = number;
+/** A kernel virtual address in the machine's internal (canonical) form. */
+export type VirtAddr = number;
+/** A page frame number: PhysAddr >> PAGE_SHIFT. */
+export type Pfn = number;
+
+/** Kernel errno values used across the model (returned negated, like the kernel). */
+export const ENOMEM = 12;
+export const EINVAL = 22;
+export const EBUSY = 16;
+export const EINTR = 4;
+
+/** printk levels, `KERN_EMERG` (0) .. `KERN_DEBUG` (7); `KERN_DEFAULT` logs at 4. */
+export const LOGLEVEL_EMERG = 0;
+export const LOGLEVEL_ALERT = 1;
+export const LOGLEVEL_CRIT = 2;
+export const LOGLEVEL_ERR = 3;
+export const LOGLEVEL_WARNING = 4;
+export const LOGLEVEL_NOTICE = 5;
+export const LOGLEVEL_INFO = 6;
+export const LOGLEVEL_DEBUG = 7;
+export type LogLevel = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7;
+
+/** One line of the kernel log as `dmesg` would show it. */
+export interface LogLine {
+  /** Monotonic sequence number (0-based). */
+  readonly seq: number;
+  readonly level: LogLevel;
+  /** The text without level or timestamp, e.g. `percpu: Embedded 45 pages/cpu s147456 r8192 d28672 u262144`. */
+  readonly text: string;
+}
+
+/** One NUMA node of the machine: a contiguous physical range. */
+export interface NodeConfig {
+  /** First physical address of the node (page aligned). */
+  readonly start: PhysAddr;
+  /** Bytes of memory on the node (page aligned). */
+  readonly size: number;
+}
+
+/**
+ * Everything the arch layer decides about the machine. The page allocator,
+ * memblock and the direct map cover the nodes' physical ranges; the vmalloc
+ * range is `[vmallocStart, vmallocEnd)`.
+ */
+export interface MachineConfig {
+  /** log2 of the page size: 12 for 4 KiB pages. */
+  readonly pageShift: number;
+  /** Width of a pointer in bits (32 or 64); the arch wraps pointer arithmetic to it. */
+  readonly bits: 32 | 64;
+  /**
+   * Size of the internal virtual address space in bits: every VirtAddr is in
+   * `[0, 2^vaBits)`. 32 for 32-bit arches; at most 52 for 64-bit ones.
+   */
+  readonly vaBits: number;
+  readonly nodes: readonly NodeConfig[];
+  /** SLIT-style distance between nodes; default: 10 on the diagonal, 20 elsewhere. */
+  readonly nodeDistance?: (from: number, to: number) => number;
+  /** Virtual address of physical address 0 in the direct (linear) map: PAGE_OFFSET. */
+  readonly pageOffset: VirtAddr;
+  /** Bytes of physical memory the direct map covers from physical 0 (lowmem); default: all of it. */
+  readonly directMapSize?: number;
+  readonly vmallocStart: VirtAddr;
+  readonly vmallocEnd: VirtAddr;
+  /** Number of possible CPUs (`nr_cpu_ids`). */
+  readonly nrCpus: number;
+  /** NUMA node of each possible CPU (`cpu_to_node`); default: all on node 0. */
+  readonly cpuToNode?: readonly number[];
+  /** Seed of the machine's deterministic random source (fault injection). */
+  readonly seed?: number;
+}
+
+/** Which allocator a fault is injected into. */
+export type FaultSite = "page_alloc" | "vmalloc" | "memblock" | "kmalloc";
+
+/**
+ * A fault injection rule, like the kernel's fail_page_alloc / failslab:
+ * fail the `nth` matching call (1-based) or each matching call with
+ * `probability` (seeded); `times` bounds how many failures are injected
+ * (default: 1 for `nth`, unlimited for `probability`); `caller`, when given,
+ * restricts the rule to calls whose caller tag matches.
+ */
+export interface FaultRule {
+  readonly site: FaultSite;
+  readonly nth?: number;
+  readonly probability?: number;
+  readonly times?: number;
+  readonly caller?: string;
+}
+
+/** A reserved range of the vmalloc space (`struct vm_struct`). */
+export interface VmArea {
+  readonly addr: VirtAddr;
+  readonly size: number;
+  /** Caller tag for /proc/vmallocinfo-style listings. */
+  readonly caller: string;
+}
+
+/** Counters of the kernel page table's flush operations. */
+export interface FlushCounters {
+  tlbKernelRange: number;
+  cacheVmap: number;
+  cacheVunmap: number;
+}
+
+/** Per-node page allocator counters. */
+export interface NodeCounters {
+  readonly nid: number;
+  /** Pages managed by the buddy allocator on this node. */
+  readonly managedPages: number;
+  /** Pages currently free. */
+  readonly freePages: number;
+  /** Pages held by memblock (boot-time reservations not yet released). */
+  readonly memblockPages: number;
+}
+
+/** A deferred work item (`struct work_struct`). */
+export interface WorkItem {
+  readonly name: string;
+  readonly fn: () => void;
+}
