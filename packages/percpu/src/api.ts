@@ -16,7 +16,7 @@
  * allocation map covers PCPU_MIN_ALLOC_SIZE (4) bytes.
  */
 
-import type { VirtAddr } from "@pcpu/mm";
+import type { Machine, VirtAddr } from "@pcpu/mm";
 
 /**
  * A percpu pointer: a fictitious address in the static percpu section's
@@ -160,6 +160,12 @@ export interface PopulationBackend {
   pcpuVerifyAllocInfo(ai: PcpuAllocInfo): number;
   /** `pcpu_should_reclaim_chunk`. */
   pcpuShouldReclaimChunk(chunk: PcpuChunkView): boolean;
+  /**
+   * The pages the backend reported to pcpu_chunk_populated for a chunk when
+   * that differs from the populated bitmap's weight (percpu-km's per-chunk
+   * over-count with several units, spec 8.2). Only the debug checker asks.
+   */
+  accountedPages?(chunk: PcpuChunkView): number;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -180,6 +186,10 @@ export interface AreaAllocatorHost {
   pcpuSizeToSlot(size: number): number;
   /** Whether `chunk` is the reserved chunk (its pages never count as empty globally). */
   isReservedChunk(chunk: PcpuChunkView): boolean;
+  /** `pcpu_schedule_balance_work()` (the area map queues async map extension this way). */
+  pcpuScheduleBalanceWork(): void;
+  /** Whether a metadata allocation fails (fault site "kmalloc" with this caller tag). */
+  metadataAllocFails(caller: string): boolean;
 }
 
 /**
@@ -224,6 +234,17 @@ export interface AreaAllocator {
   metadataBytes(chunk: PcpuChunkView): number;
   /** Check every hard invariant of the metadata; the first violation as text, or null. */
   checkChunk(chunk: PcpuChunkView, live: readonly LiveArea[]): string | null;
+  /**
+   * Called by the balance work with the mutex held and the lock dropped
+   * (area map, 3.18+: extend the maps queued by atomic allocations). Optional.
+   */
+  balance?(): void;
+  /**
+   * Called before a chunk is tried by the allocation path (area map: make
+   * room for the split, growing the map; atomic callers may not grow it).
+   * Returns false when the chunk must be skipped. Optional.
+   */
+  prepareChunk?(chunk: PcpuChunkView, isAtomic: boolean): boolean;
 }
 
 /** A live allocation as the debug checker tracks it (bytes). */
@@ -312,4 +333,76 @@ export type PcpuTraceEvent =
 /** Receives tracepoint events; null in the core when tracing is off. */
 export interface PcpuTraceSink {
   emit(ev: PcpuTraceEvent): void;
+}
+
+/* ------------------------------------------------------------------------ */
+/* What a population backend may use of the core (mm/percpu.c internals).   */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * The core's side of the population contract: the globals and helpers of
+ * mm/percpu.c that percpu-vm.c and percpu-km.c use (they are #included into
+ * percpu.c in the kernel; here they get this view instead).
+ */
+export interface PcpuBackendHost {
+  readonly machine: Machine;
+  readonly constants: PcpuConstants;
+  /** `pcpu_unit_pages`, `pcpu_unit_size`, `pcpu_nr_units`, `pcpu_atom_size`, `pcpu_nr_groups`. */
+  readonly unitPages: number;
+  readonly unitSize: number;
+  readonly nrUnits: number;
+  readonly atomSize: number;
+  readonly nrGroups: number;
+  /** `pcpu_unit_map[cpu]`: the CPU's global unit index. */
+  readonly unitMap: Int32Array;
+  /** `pcpu_unit_offsets[cpu]`: byte offset of the CPU's unit from a chunk base. */
+  readonly unitOffsets: Float64Array;
+  /** `pcpu_group_offsets[]`, `pcpu_group_sizes[]`. */
+  readonly groupOffsets: readonly number[];
+  readonly groupSizes: readonly number[];
+  /** `pcpu_low_unit_cpu`, `pcpu_high_unit_cpu`. */
+  readonly lowUnitCpu: number;
+  readonly highUnitCpu: number;
+  /** Number of possible CPUs; possible CPU ids are 0 .. nrPossibleCpus-1. */
+  readonly nrPossibleCpus: number;
+  /** `pcpu_alloc_chunk(gfp)`: a zeroed chunk record with its area metadata; null on failure. */
+  pcpuAllocChunk(gfp: number): PcpuChunkView | null;
+  /** `pcpu_free_chunk(chunk)`: NULL-safe. */
+  pcpuFreeChunk(chunk: PcpuChunkView | null): void;
+  /** `pcpu_chunk_populated(chunk, s, e)`, taking `pcpu_lock` itself. */
+  pcpuChunkPopulated(chunk: PcpuChunkView, s: number, e: number): void;
+  /** `pcpu_stats_chunk_alloc()` / `pcpu_stats_chunk_dealloc()`. */
+  pcpuStatsChunkAlloc(): void;
+  pcpuStatsChunkDealloc(): void;
+  /** `trace_percpu_create_chunk(base_addr)` / `trace_percpu_destroy_chunk(base_addr)`. */
+  traceCreateChunk(baseAddr: VirtAddr): void;
+  traceDestroyChunk(baseAddr: VirtAddr): void;
+  /** `pcpu_set_page_chunk(page, chunk)`: record the chunk in the page's back pointer. */
+  pcpuSetPageChunk(pfn: number, chunk: PcpuChunkView): void;
+}
+
+/** Builds a population backend for one kernel. */
+export type PopulationFactory = (host: PcpuBackendHost) => PopulationBackend;
+
+/* ------------------------------------------------------------------------ */
+/* What percpu_stats reads of the core.                                     */
+/* ------------------------------------------------------------------------ */
+
+/** The read-only view of the allocator that mm/percpu-stats.c walks. */
+export interface PcpuStatsSource {
+  readonly area: AreaAllocator;
+  readonly firstChunk: PcpuChunkView;
+  readonly reservedChunk: PcpuChunkView | null;
+  /** `pcpu_nr_slots`, `pcpu_sidelined_slot`, `pcpu_free_slot`, `pcpu_to_depopulate_slot`. */
+  readonly nrSlots: number;
+  readonly sidelinedSlot: number;
+  readonly freeSlot: number;
+  readonly toDepopulateSlot: number;
+  /** The chunks on slot list `slot`, head to tail. */
+  chunksInSlot(slot: number): PcpuChunkView[];
+  /** `pcpu_nr_empty_pop_pages`. */
+  readonly nrEmptyPopPages: number;
+  /** `pcpu_nr_pages()`: populated pages over all units. */
+  pcpuNrPages(): number;
+  readonly constants: PcpuConstants;
 }

@@ -1,0 +1,259 @@
+/*
+ * The allocation path (mm/percpu.c pcpu_alloc and its entry points
+ * __alloc_percpu_gfp, __alloc_percpu, __alloc_reserved_percpu).
+ *
+ *   args -> [mutex] -> lock -> reserved chunk | slot walk -> area_found
+ *        \                                   \-> create chunk, restart (sleeping)
+ *         \-> populate unpopulated pages (sleeping) -> zero every unit -> ptr
+ *
+ * A sleeping allocation may create chunks and populate pages; an atomic one
+ * (no __GFP_DIRECT_RECLAIM) uses only populated space and, on failure,
+ * asks the balance work to populate more.
+ */
+
+import {
+  __GFP_NORETRY,
+  __GFP_NOWARN,
+  GFP_KERNEL,
+  gfpflagsAllowBlocking,
+  LOGLEVEL_WARNING,
+  LOGLEVEL_INFO,
+} from "@pcpu/mm";
+import {
+  PCPU_EMPTY_POP_PAGES_LOW,
+  PCPU_MIN_ALLOC_SIZE,
+  PCPU_SLOT_FAIL_THRESHOLD,
+  type PcpuPtr,
+} from "./api.js";
+import { findNextBit, findNextZeroBit } from "./bitmap.js";
+import type { PcpuChunk } from "./chunk.js";
+import type { Percpu } from "./percpu.js";
+import { PCPU_WARN_SITE } from "./percpu.js";
+import { __pcpuChunkMove, pcpuChunkRelocate, pcpuReintegrateChunk, pcpuSizeToSlot } from "./slots.js";
+
+/** Options of one allocation beyond the kernel's arguments. */
+export interface PcpuAllocOpts {
+  /** The caller as `%pS` would print it in the alloc tracepoint. */
+  readonly callSite?: string;
+}
+
+const DEFAULT_CALL_SITE = "__alloc_percpu_gfp+0x0/0x0";
+
+function isPowerOf2(x: number): boolean {
+  return x > 0 && (x & (x - 1)) === 0;
+}
+
+/**
+ * `pcpu_free_area` with its stats hook: every caller of the kernel's
+ * pcpu_free_area (free_percpu and the populate-failure undo) goes through
+ * here so `pcpu_stats_area_dealloc` runs first, as in the kernel.
+ * @kernel mm/percpu.c pcpu_free_area
+ * @context pcpu_lock held.
+ * @returns the bytes freed.
+ */
+export function pcpuFreeArea(pcpu: Percpu, chunk: PcpuChunk, off: number): number {
+  if (pcpu.observer !== null) pcpu.observer.areaDealloc(chunk);
+  if (pcpu.debug !== null) pcpu.debug.forget(chunk, off);
+  return pcpu.area.freeArea(chunk, off);
+}
+
+/**
+ * `pcpu_alloc(size, align, reserved, gfp)`: allocate a percpu area of
+ * `size` bytes aligned to `align` from the reserved chunk (`reserved`) or
+ * the dynamic chunks, zeroed in every possible CPU's unit.
+ * @kernel mm/percpu.c pcpu_alloc_noprof
+ * @context may sleep unless `gfp` forbids direct reclaim (then it takes
+ *   only pcpu_lock and uses only populated pages).
+ * @returns the percpu pointer, or null on failure (with the kernel's
+ *   warning unless __GFP_NOWARN).
+ */
+export function pcpuAlloc(
+  pcpu: Percpu,
+  size: number,
+  align: number,
+  reserved: boolean,
+  gfp: number,
+  opts?: PcpuAllocOpts,
+): PcpuPtr | null {
+  const k = pcpu.constants;
+  const log = pcpu.machine.log;
+  const pcpuGfp = gfp & (GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
+  const isAtomic = pcpu.era === "v6" ? !gfpflagsAllowBlocking(gfp) : (gfp & GFP_KERNEL) !== GFP_KERNEL;
+  const doWarn = (gfp & __GFP_NOWARN) === 0;
+
+  /* Alignment of at least PCPU_MIN_ALLOC_SIZE; size rounded up to it. */
+  if (align < PCPU_MIN_ALLOC_SIZE) align = PCPU_MIN_ALLOC_SIZE;
+  size = (size + PCPU_MIN_ALLOC_SIZE - 1) & ~(PCPU_MIN_ALLOC_SIZE - 1);
+
+  if (size === 0 || size > k.PCPU_MIN_UNIT_SIZE || align > k.PAGE_SIZE || !isPowerOf2(align)) {
+    if (doWarn) log.warn(`${PCPU_WARN_SITE} pcpu_alloc_noprof`, `illegal size (${size}) or align (${align}) for percpu allocation`);
+    return null;
+  }
+
+  if (!isAtomic) pcpu.allocMutex.lock();
+  pcpu.lock.lock();
+
+  let chunk: PcpuChunk | null = null;
+  let off = -1;
+  let err = "";
+
+  found: {
+    /* Serve reserved allocations from the reserved chunk if available. */
+    if (reserved && pcpu.reservedChunk !== null) {
+      chunk = pcpu.reservedChunk;
+      off = pcpu.area.findFit(chunk, size, align, isAtomic);
+      if (off >= 0) off = pcpu.area.allocArea(chunk, size, align, off);
+      if (off >= 0) break found;
+      err = "alloc from reserved chunk failed";
+      return pcpuAllocFail(pcpu, true, reserved, isAtomic, doWarn, size, align, err);
+    }
+
+    for (;;) {
+      /* restart: search through normal chunks */
+      for (let slot = pcpuSizeToSlot(pcpu, size); slot <= pcpu.freeSlot; slot++) {
+        let next: PcpuChunk | null;
+        for (let c = pcpu.slotHeads[slot] ?? null; c !== null; c = next) {
+          next = c.next;
+          off = pcpu.area.findFit(c, size, align, isAtomic);
+          if (off < 0) {
+            if (slot < PCPU_SLOT_FAIL_THRESHOLD && pcpu.area.name === "bitmap") __pcpuChunkMove(pcpu, c, 0, true);
+            continue;
+          }
+          if (pcpu.area.prepareChunk !== undefined && !pcpu.area.prepareChunk(c, isAtomic)) {
+            if (isAtomic) continue;
+            err = "failed to extend area map";
+            return pcpuAllocFail(pcpu, true, reserved, isAtomic, doWarn, size, align, err);
+          }
+          off = pcpu.area.allocArea(c, size, align, off);
+          if (off >= 0) {
+            pcpuReintegrateChunk(pcpu, c);
+            chunk = c;
+            break found;
+          }
+        }
+      }
+
+      pcpu.lock.unlock();
+
+      if (isAtomic) {
+        err = "atomic alloc failed, no space left";
+        return pcpuAllocFail(pcpu, false, reserved, isAtomic, doWarn, size, align, err);
+      }
+
+      /* No space left. Create a new chunk. */
+      if (pcpu.slotHeads[pcpu.freeSlot] == null) {
+        const created = pcpu.backend.pcpuCreateChunk(pcpuGfp) as PcpuChunk | null;
+        if (created === null) {
+          err = "failed to allocate new chunk";
+          return pcpuAllocFail(pcpu, false, reserved, isAtomic, doWarn, size, align, err);
+        }
+        pcpu.lock.lock();
+        pcpuChunkRelocate(pcpu, created, -1);
+      } else {
+        pcpu.lock.lock();
+      }
+    }
+  }
+
+  /* area_found: */
+  if (pcpu.observer !== null) pcpu.observer.areaAlloc(chunk, size);
+  if (pcpu.nrEmptyPopPages < PCPU_EMPTY_POP_PAGES_LOW) pcpu.pcpuScheduleBalanceWork();
+  pcpu.lock.unlock();
+
+  /* Populate if not all pages are already there. */
+  if (!isAtomic) {
+    const pageStart = Math.floor(off / k.PAGE_SIZE);
+    const pageEnd = Math.ceil((off + size) / k.PAGE_SIZE);
+    let rs = findNextZeroBit(chunk.populated, pageEnd, pageStart);
+    while (rs < pageEnd) {
+      const re = Math.min(findNextBit(chunk.populated, pageEnd, rs + 1), pageEnd);
+      if (chunk.immutable) log.warn(`${PCPU_WARN_SITE} pcpu_alloc_noprof`);
+      const ret = pcpu.backend.pcpuPopulateChunk(chunk, rs, re, pcpuGfp);
+      pcpu.lock.lock();
+      if (ret !== 0) {
+        pcpuFreeArea(pcpu, chunk, off);
+        err = "failed to populate";
+        return pcpuAllocFail(pcpu, true, reserved, isAtomic, doWarn, size, align, err);
+      }
+      pcpu.pcpuChunkPopulated(chunk, rs, re);
+      pcpu.lock.unlock();
+      rs = findNextZeroBit(chunk.populated, pageEnd, re);
+    }
+    pcpu.allocMutex.unlock();
+  }
+
+  /* Clear the area in every possible CPU's unit. */
+  const mem = pcpu.machine.mem;
+  const base = chunk.baseAddr + off;
+  for (let cpu = 0; cpu < pcpu.nrPossibleCpus; cpu++) mem.memset(base + pcpu.unitOffsets[cpu]!, 0, size);
+
+  const ptr = pcpu.archHooks().addrToPcpuPtr(base);
+  if (pcpu.debug !== null) pcpu.debug.remember(chunk, off, size);
+  if (pcpu.trace !== null) {
+    pcpu.trace.emit({
+      event: "percpu_alloc_percpu",
+      cpu: pcpu.machine.ctx.cpu,
+      callSite: opts?.callSite ?? DEFAULT_CALL_SITE,
+      reserved,
+      isAtomic,
+      size,
+      align,
+      baseAddr: chunk.baseAddr,
+      off,
+      ptr,
+      bytesAlloc: size * pcpu.nrPossibleCpus,
+      gfpFlags: gfp,
+    });
+  }
+  return ptr;
+}
+
+/**
+ * The fail / fail_unlock tail of pcpu_alloc: drop the lock if held, trace
+ * the failure, warn (rate limited by the function-static warn_limit), then
+ * either flag the atomic failure for the balance work or drop the mutex.
+ */
+function pcpuAllocFail(
+  pcpu: Percpu,
+  locked: boolean,
+  reserved: boolean,
+  isAtomic: boolean,
+  doWarn: boolean,
+  size: number,
+  align: number,
+  err: string,
+): null {
+  const log = pcpu.machine.log;
+  if (locked) pcpu.lock.unlock();
+  if (pcpu.trace !== null) {
+    pcpu.trace.emit({ event: "percpu_alloc_percpu_fail", cpu: pcpu.machine.ctx.cpu, reserved, isAtomic, size, align });
+  }
+  /* Before 6.x only sleeping failures warned. */
+  const warnAtomic = pcpu.era === "v6" || !isAtomic;
+  if (doWarn && warnAtomic && pcpu.warnLimit > 0) {
+    log.printk(LOGLEVEL_WARNING, `percpu: allocation failed, size=${size} align=${align} atomic=${isAtomic ? 1 : 0}, ${err}`);
+    if (!isAtomic) dumpStack(pcpu);
+    if (--pcpu.warnLimit === 0) log.printk(LOGLEVEL_INFO, "percpu: limit reached, disable warning");
+  }
+  if (isAtomic) {
+    /* see the flag handling in pcpu_balance_workfn() */
+    pcpu.atomicAllocFailed = true;
+    pcpu.pcpuScheduleBalanceWork();
+  } else {
+    pcpu.allocMutex.unlock();
+  }
+  return null;
+}
+
+/**
+ * `dump_stack()` as far as a model has a stack: the header line naming the
+ * CPU and task, and the call trace marker with the allocator's frame.
+ * @kernel lib/dump_stack.c dump_stack
+ */
+export function dumpStack(pcpu: Percpu): void {
+  const ctx = pcpu.machine.ctx;
+  const log = pcpu.machine.log;
+  log.printk(LOGLEVEL_WARNING, `CPU: ${ctx.cpu} PID: ${ctx.pid} Comm: ${ctx.comm}`);
+  log.printk(LOGLEVEL_WARNING, "Call Trace:");
+  log.printk(LOGLEVEL_WARNING, " pcpu_alloc_noprof");
+}

@@ -1,0 +1,174 @@
+/*
+ * The debug mode: a record of live allocations and a checker for every hard
+ * invariant of spec section 12.1, run after each public operation when a
+ * kernel is built with `debugChecks`. It reports the first violation with
+ * the chunk, the field and the expected and actual values.
+ *
+ * It has no kernel counterpart (CONFIG_DEBUG_VM-style checks at most); it
+ * exists because a model is only as good as what proves it.
+ */
+
+import type { LiveArea, PcpuPtr } from "./api.js";
+import { bitmapWeight } from "./bitmap.js";
+import type { PcpuChunk } from "./chunk.js";
+import { pcpuPageIsPopulated } from "./chunk.js";
+import type { Percpu } from "./percpu.js";
+
+/** An invariant violation found by the debug checker. */
+export class PcpuInvariantError extends Error {
+  constructor(
+    readonly where: string,
+    readonly violation: string,
+  ) {
+    super(`percpu invariant violated after ${where}: ${violation}`);
+    this.name = "PcpuInvariantError";
+  }
+}
+
+/** A this_cpu access through a pointer that is not a live allocation. */
+export class PcpuUseAfterFreeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PcpuUseAfterFreeError";
+  }
+}
+
+export class PcpuDebug {
+  /** Live allocations per chunk: offset -> size (bytes). */
+  readonly live = new Map<PcpuChunk, Map<number, number>>();
+  /** Number of checks run (for reports). */
+  checks = 0;
+
+  remember(chunk: PcpuChunk, off: number, size: number): void {
+    let m = this.live.get(chunk);
+    if (m === undefined) {
+      m = new Map();
+      this.live.set(chunk, m);
+    }
+    m.set(off, size);
+  }
+
+  forget(chunk: PcpuChunk, off: number): void {
+    const m = this.live.get(chunk);
+    if (m === undefined) return;
+    m.delete(off);
+    if (m.size === 0) this.live.delete(chunk);
+  }
+
+  /** Number of live allocations recorded. */
+  liveCount(): number {
+    let n = 0;
+    for (const m of this.live.values()) n += m.size;
+    return n;
+  }
+
+  /** The live areas of a chunk, sorted by offset. */
+  liveAreas(chunk: PcpuChunk): LiveArea[] {
+    const m = this.live.get(chunk);
+    if (m === undefined) return [];
+    const out: LiveArea[] = [];
+    for (const [off, size] of m) out.push({ off, size });
+    out.sort((a, b) => a.off - b.off);
+    return out;
+  }
+
+  /**
+   * Report a this_cpu access of `width` bytes at `ptr` that does not lie
+   * inside a live dynamic allocation or the static/reserved areas.
+   */
+  checkAccess(pcpu: Percpu, ptr: PcpuPtr, width: number, op: string): void {
+    const addr = pcpu.archHooks().pcpuPtrToAddr(ptr);
+    /* The kernel's static percpu area is always valid. */
+    if (addr >= pcpu.baseAddr && addr + width <= pcpu.baseAddr + pcpu.section.staticSize) return;
+    for (const [chunk, m] of this.live) {
+      const off = addr - chunk.baseAddr;
+      if (off < 0 || off >= chunk.nrPages * pcpu.constants.PAGE_SIZE) continue;
+      for (const [s, size] of m) if (off >= s && off + width <= s + size) return;
+    }
+    const p = pcpu.archHooks().formatAddr(ptr);
+    pcpu.machine.log.warn("mm/percpu.c " + op, `percpu: ${op} through ${p}, which is not a live percpu allocation`);
+    throw new PcpuUseAfterFreeError(`${op}: ${p} is not a live percpu allocation (use after free_percpu?)`);
+  }
+
+  /** Run every check; throw PcpuInvariantError on the first violation. */
+  checkOrThrow(pcpu: Percpu, where: string): void {
+    const v = checkPercpuInvariants(pcpu);
+    this.checks++;
+    if (v !== null) throw new PcpuInvariantError(where, v);
+  }
+}
+
+/**
+ * Check the hard invariants of spec 12.1 over every chunk.
+ * @returns the first violation as text, or null.
+ */
+export function checkPercpuInvariants(pcpu: Percpu): string | null {
+  const debug = pcpu.debug;
+  const k = pcpu.constants;
+  const chunks: PcpuChunk[] = pcpu.allChunks();
+  if (pcpu.reservedChunk !== null) chunks.push(pcpu.reservedChunk);
+
+  let emptySum = 0;
+  let populatedSum = 0;
+  for (const chunk of chunks) {
+    const tag = `chunk ${chunk.id}`;
+    const isRecord = chunk === pcpu.firstChunk || chunk === pcpu.reservedChunk;
+    const live = debug !== null ? debug.liveAreas(chunk) : [];
+
+    const areaViolation = pcpu.area.checkChunk(chunk, live);
+    if (areaViolation !== null) return `${tag}: ${areaViolation}`;
+
+    /* 4. populated accounting */
+    const weight = bitmapWeight(chunk.populated, chunk.nrPages);
+    const accounted = pcpu.backend.accountedPages !== undefined && !isRecord ? pcpu.backend.accountedPages(chunk) : weight;
+    if (chunk.nrPopulated !== accounted) return `${tag}: nr_populated ${chunk.nrPopulated} != ${accounted} populated pages`;
+
+    /* 5. every page holding a live allocation is populated; records are immutable and full */
+    for (const a of live) {
+      const s = Math.floor(a.off / k.PAGE_SIZE);
+      const e = Math.ceil((a.off + a.size) / k.PAGE_SIZE);
+      for (let i = s; i < e; i++) {
+        if (!pcpuPageIsPopulated(chunk, i)) return `${tag}: page ${i} holds allocation @${a.off}+${a.size} but is not populated`;
+      }
+    }
+    if (isRecord && (!chunk.immutable || weight !== chunk.nrPages)) return `${tag}: first-chunk record not immutable and fully populated`;
+    if (isRecord && chunk.isolated) return `${tag}: first-chunk record is isolated`;
+
+    /* 7. empty populated pages */
+    let empty = 0;
+    for (let i = 0; i < chunk.nrPages; i++) if (pcpuPageIsPopulated(chunk, i) && pcpu.area.pageIsEmpty(chunk, i)) empty++;
+    const emptyAccounted = accounted - weight + empty;
+    if (chunk.nrEmptyPopPages !== emptyAccounted) {
+      return `${tag}: nr_empty_pop_pages ${chunk.nrEmptyPopPages} != ${emptyAccounted} (populated pages with nothing allocated)`;
+    }
+
+    if (chunk !== pcpu.reservedChunk && !chunk.isolated) emptySum += chunk.nrEmptyPopPages;
+    if (!isRecord) populatedSum += chunk.nrPopulated;
+
+    /* 13. slot placement */
+    if (chunk === pcpu.reservedChunk) {
+      if (chunk.slot !== -1) return `${tag}: the reserved chunk is on slot list ${chunk.slot}`;
+    } else if (chunk.isolated) {
+      if (chunk.slot !== pcpu.toDepopulateSlot && chunk.slot !== pcpu.sidelinedSlot) {
+        return `${tag}: isolated chunk on slot ${chunk.slot}, not to_depopulate or sidelined`;
+      }
+    } else {
+      const want = pcpu.area.chunkSlot(chunk);
+      const demoted = chunk.slot === 0 && want < 3;
+      if (chunk.slot !== want && !demoted) return `${tag}: on slot ${chunk.slot}, pcpu_chunk_slot says ${want}`;
+    }
+  }
+
+  /* 11. global empty populated pages */
+  if (pcpu.nrEmptyPopPages !== emptySum) {
+    return `pcpu_nr_empty_pop_pages ${pcpu.nrEmptyPopPages} != ${emptySum} (sum over non-reserved, non-isolated chunks)`;
+  }
+  /* 12. global populated pages */
+  const ai = pcpu.ai;
+  if (ai !== null) {
+    const want = Math.floor((ai.staticSize + ai.reservedSize + ai.dynSize) / k.PAGE_SIZE) + populatedSum;
+    if (pcpu.nrPopulated !== want) return `pcpu_nr_populated ${pcpu.nrPopulated} != ${want}`;
+  }
+  /* 16 (partly): live allocations never overlap across chunks is implied per chunk by the allocator check. */
+  return null;
+}

@@ -1,0 +1,63 @@
+/*
+ * The public percpu API (include/linux/percpu.h): __alloc_percpu_gfp,
+ * __alloc_percpu, __alloc_reserved_percpu, free_percpu and pcpu_nr_pages,
+ * plus the debug hook that checks every invariant after each call when a
+ * kernel is built with debugChecks.
+ */
+
+import { GFP_KERNEL } from "@pcpu/mm";
+import type { PcpuPtr } from "./api.js";
+import { type PcpuAllocOpts, pcpuAlloc } from "./alloc.js";
+import { freePercpu as freePercpuImpl } from "./free.js";
+import type { Percpu } from "./percpu.js";
+
+function checkArgs(size: number, align: number): void {
+  if (!Number.isSafeInteger(size) || size < 0) throw new TypeError(`percpu: size must be a non-negative integer (got ${size})`);
+  if (!Number.isSafeInteger(align) || align < 0) throw new TypeError(`percpu: align must be a non-negative integer (got ${align})`);
+}
+
+/**
+ * `__alloc_percpu_gfp(size, align, gfp)`: a zeroed percpu area.
+ * @kernel mm/percpu.c __alloc_percpu_gfp
+ * @context may sleep unless `gfp` is atomic (GFP_NOWAIT / GFP_ATOMIC).
+ * @returns the percpu pointer, or null.
+ */
+export function allocPercpuGfp(pcpu: Percpu, size: number, align: number, gfp: number, opts?: PcpuAllocOpts): PcpuPtr | null {
+  checkArgs(size, align);
+  const ptr = pcpuAlloc(pcpu, size, align, false, gfp, opts);
+  if (pcpu.debug !== null) pcpu.debug.checkOrThrow(pcpu, "__alloc_percpu_gfp");
+  return ptr;
+}
+
+/** `__alloc_percpu(size, align)`: GFP_KERNEL. @kernel mm/percpu.c __alloc_percpu */
+export function allocPercpu(pcpu: Percpu, size: number, align: number, opts?: PcpuAllocOpts): PcpuPtr | null {
+  return allocPercpuGfp(pcpu, size, align, GFP_KERNEL, opts);
+}
+
+/**
+ * `__alloc_reserved_percpu(size, align)`: from the reserved chunk (module
+ * static percpu data); from the dynamic chunks when there is none.
+ * @kernel mm/percpu.c __alloc_reserved_percpu
+ */
+export function allocReservedPercpu(pcpu: Percpu, size: number, align: number, opts?: PcpuAllocOpts): PcpuPtr | null {
+  checkArgs(size, align);
+  const ptr = pcpuAlloc(pcpu, size, align, true, GFP_KERNEL, opts);
+  if (pcpu.debug !== null) pcpu.debug.checkOrThrow(pcpu, "__alloc_reserved_percpu");
+  return ptr;
+}
+
+/**
+ * `free_percpu(ptr)`.
+ * @kernel mm/percpu.c free_percpu
+ * @returns false when the pointer was refused as misuse (WARN logged).
+ */
+export function freePercpu(pcpu: Percpu, ptr: PcpuPtr | null): boolean {
+  const ok = freePercpuImpl(pcpu, ptr);
+  if (pcpu.debug !== null) pcpu.debug.checkOrThrow(pcpu, "free_percpu");
+  return ok;
+}
+
+/** `pcpu_nr_pages()`. @kernel mm/percpu.c pcpu_nr_pages */
+export function pcpuNrPages(pcpu: Percpu): number {
+  return pcpu.pcpuNrPages();
+}

@@ -1,0 +1,305 @@
+/*
+ * The per-kernel state of mm/percpu.c. Every global of the kernel file
+ * (pcpu_unit_size, pcpu_chunk_lists, pcpu_nr_empty_pop_pages, pcpu_lock, ...)
+ * is a field of one `Percpu` object created when a kernel is assembled, so
+ * many kernels can live in one process.
+ *
+ * The functions of mm/percpu.c live beside this file, one concept per file
+ * (slots.ts, alloc.ts, free.ts, balance.ts, first-chunk.ts, embed.ts,
+ * addr.ts, this-cpu.ts) and take the state as their first argument; the
+ * class only wires them to the contracts of api.ts so the backend, the area
+ * allocator and the stats reader see exactly the view they are entitled to.
+ *
+ *   Percpu ──implements──> AreaAllocatorHost   (bitmap / area map call back)
+ *          ──implements──> PcpuBackendHost     (percpu-vm / percpu-km call back)
+ *          ──implements──> PcpuStatsSource     (percpu-stats reads)
+ */
+
+import { type Machine, Mutex, SpinLock } from "@pcpu/mm";
+import type {
+  AreaAllocator,
+  AreaAllocatorFactory,
+  AreaAllocatorHost,
+  PcpuAllocInfo,
+  PcpuArchHooks,
+  PcpuBackendHost,
+  PcpuChunkView,
+  PcpuConstants,
+  PcpuEra,
+  PcpuObserver,
+  PcpuStatsSource,
+  PcpuTraceSink,
+  PopulationBackend,
+  PopulationFactory,
+} from "./api.js";
+import { pcpuBalanceWorkfn } from "./balance.js";
+import { PcpuChunk, pcpuChunkMarkDepopulated, pcpuChunkMarkPopulated } from "./chunk.js";
+import { PcpuDebug } from "./debug.js";
+import { pcpuChunkRelocate, pcpuSizeToSlot, pcpuUpdateEmptyPages } from "./slots.js";
+
+/** Behaviour switches of one kernel (spec section 13). */
+export interface PcpuOptions {
+  /** Kernel generation reproduced; default "v6". */
+  readonly era?: PcpuEra;
+  /**
+   * Fix the free-path chunk-hint quirk of pcpu_block_update_hint_free
+   * (spec 5.8). Default false: faithful. Read by the bitmap allocator factory.
+   */
+  readonly fixFreeHintQuirk?: boolean;
+  /** Run the invariant checker after every public operation and throw on the first violation. */
+  readonly debugChecks?: boolean;
+  /**
+   * Validate `free_percpu` pointers (never-allocated, already freed, static
+   * area) and WARN instead of corrupting state. Default true; the kernel
+   * itself trusts its callers (spec 5.9), which `false` reproduces only in
+   * the sense that no check is made.
+   */
+  readonly checkFree?: boolean;
+}
+
+/** The kernel image's static percpu section (`.data..percpu`). */
+export interface PcpuStaticSection {
+  /** `__per_cpu_start`: link address of the section (the percpu pointer origin). */
+  readonly perCpuStart: number;
+  /** `__per_cpu_end - __per_cpu_start`. */
+  readonly staticSize: number;
+  /** `__per_cpu_load`: where the template bytes are mapped (== perCpuStart except x86_64 <= 6.14). */
+  readonly perCpuLoad: number;
+}
+
+/** Everything needed to create the percpu state of one kernel. */
+export interface PercpuInit {
+  readonly machine: Machine;
+  readonly constants: PcpuConstants;
+  readonly area: AreaAllocatorFactory;
+  readonly population: PopulationFactory;
+  readonly section: PcpuStaticSection;
+  readonly observer?: PcpuObserver | null;
+  readonly trace?: PcpuTraceSink | null;
+  readonly options?: PcpuOptions;
+}
+
+/** Where a kernel warning is attributed (`WARNING: CPU: n PID: p at <where>`). */
+export const PCPU_WARN_SITE = "mm/percpu.c";
+
+export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSource {
+  readonly machine: Machine;
+  readonly constants: PcpuConstants;
+  readonly era: PcpuEra;
+  readonly options: Required<PcpuOptions>;
+  readonly section: PcpuStaticSection;
+  readonly area: AreaAllocator;
+  readonly backend: PopulationBackend;
+  /** CONFIG_PERCPU_STATS hooks; null when stats are off (the hooks then cost one null check). */
+  readonly observer: PcpuObserver | null;
+  /** Tracepoint sink; null when the percpu events are off. */
+  trace: PcpuTraceSink | null;
+  /** Arch hooks, installed by the arch's setup_per_cpu_areas. */
+  arch: PcpuArchHooks | null;
+
+  /* Boot-time layout (pcpu_setup_first_chunk). */
+  unitPages = 0;
+  unitSize = 0;
+  nrUnits = 0;
+  atomSize = 0;
+  nrGroups = 0;
+  nrSlots = 0;
+  sidelinedSlot = 0;
+  freeSlot = 0;
+  toDepopulateSlot = 0;
+  lowUnitCpu = 0;
+  highUnitCpu = 0;
+  /** `pcpu_base_addr`: the first chunk's base (the static area's start). */
+  baseAddr = 0;
+  unitMap: Int32Array = new Int32Array(0);
+  unitOffsets: Float64Array = new Float64Array(0);
+  groupOffsets: number[] = [];
+  groupSizes: number[] = [];
+  /** The alloc info the first chunk was set up with (kept for dumps and stats). */
+  ai: PcpuAllocInfo | null = null;
+  readonly nrPossibleCpus: number;
+
+  /* Chunks. */
+  firstChunk!: PcpuChunk;
+  reservedChunk: PcpuChunk | null = null;
+  /** `pcpu_chunk_lists[slot]`: head of each slot list (intrusive list, see chunk.ts). */
+  slotHeads: (PcpuChunk | null)[] = [];
+  slotTails: (PcpuChunk | null)[] = [];
+
+  /* Counters. */
+  nrEmptyPopPages = 0;
+  nrPopulated = 0;
+  asyncEnabled = false;
+  atomicAllocFailed = false;
+  /** pcpu_alloc's function-static warn_limit. */
+  warnLimit = 10;
+
+  readonly lock: SpinLock;
+  readonly allocMutex: Mutex;
+  readonly balanceWork: { readonly name: string; readonly fn: () => void };
+  /** Debug bookkeeping (live allocations) and the invariant checker; null when off. */
+  readonly debug: PcpuDebug | null;
+
+  private nextChunkId = 0;
+
+  constructor(init: PercpuInit) {
+    this.machine = init.machine;
+    this.constants = init.constants;
+    const o = init.options ?? {};
+    this.options = {
+      era: o.era ?? "v6",
+      fixFreeHintQuirk: o.fixFreeHintQuirk ?? false,
+      debugChecks: o.debugChecks ?? false,
+      checkFree: o.checkFree ?? true,
+    };
+    this.era = this.options.era;
+    this.section = init.section;
+    this.observer = init.observer ?? null;
+    this.trace = init.trace ?? null;
+    this.arch = null;
+    this.nrPossibleCpus = init.machine.nrCpus;
+    this.lock = new SpinLock(init.machine.ctx, "pcpu_lock");
+    this.allocMutex = new Mutex(init.machine.ctx, "pcpu_alloc_mutex");
+    this.balanceWork = { name: "pcpu_balance_workfn", fn: () => pcpuBalanceWorkfn(this) };
+    this.debug = this.options.debugChecks ? new PcpuDebug() : null;
+    this.area = init.area(this);
+    this.backend = init.population(this);
+  }
+
+  /** A new chunk record of `nrPages` pages per unit with fresh id (no metadata yet). */
+  newChunkRecord(nrPages: number, startOffset: number, endOffset: number, immutable: boolean): PcpuChunk {
+    return new PcpuChunk(this.nextChunkId++, nrPages, startOffset, endOffset, immutable, this.constants.PAGE_SIZE);
+  }
+
+  /* ---------------- AreaAllocatorHost ---------------- */
+
+  pcpuUpdateEmptyPages(chunk: PcpuChunkView, nr: number): void {
+    pcpuUpdateEmptyPages(this, chunk as PcpuChunk, nr);
+  }
+
+  pcpuChunkRelocate(chunk: PcpuChunkView, oslot: number): void {
+    pcpuChunkRelocate(this, chunk as PcpuChunk, oslot);
+  }
+
+  pcpuSizeToSlot(size: number): number {
+    return pcpuSizeToSlot(this, size);
+  }
+
+  isReservedChunk(chunk: PcpuChunkView): boolean {
+    return chunk === this.reservedChunk;
+  }
+
+  /**
+   * `pcpu_schedule_balance_work()`: queue the balance work, only once async
+   * work is enabled (a subsys initcall late in boot).
+   */
+  pcpuScheduleBalanceWork(): void {
+    if (this.asyncEnabled) this.machine.wq.queueWork(this.balanceWork);
+  }
+
+  metadataAllocFails(caller: string): boolean {
+    return this.machine.faults.shouldFail("kmalloc", caller);
+  }
+
+  /* ---------------- PcpuBackendHost ---------------- */
+
+  /**
+   * `pcpu_alloc_chunk(gfp)`: a zeroed chunk record of `pcpu_unit_pages`
+   * pages with fresh area metadata, not populated. Null when the metadata
+   * allocation fails.
+   * @kernel mm/percpu.c pcpu_alloc_chunk
+   * @context may sleep with a blocking gfp.
+   */
+  pcpuAllocChunk(_gfp: number): PcpuChunkView | null {
+    const chunk = this.newChunkRecord(this.unitPages, 0, 0, false);
+    if (!this.area.initChunk(chunk)) return null;
+    return chunk;
+  }
+
+  /** `pcpu_free_chunk(chunk)`. @kernel mm/percpu.c pcpu_free_chunk */
+  pcpuFreeChunk(chunk: PcpuChunkView | null): void {
+    if (!chunk) return;
+    this.area.freeChunk(chunk);
+  }
+
+  /**
+   * `pcpu_chunk_populated(chunk, s, e)`: pages [s, e) became populated;
+   * they are assumed empty.
+   * @kernel mm/percpu.c pcpu_chunk_populated
+   * @context takes pcpu_lock when the caller does not hold it.
+   */
+  pcpuChunkPopulated(chunk: PcpuChunkView, s: number, e: number): void {
+    const held = this.lock.isLocked();
+    if (!held) this.lock.lock();
+    pcpuChunkMarkPopulated(chunk, s, e);
+    this.nrPopulated += e - s;
+    pcpuUpdateEmptyPages(this, chunk as PcpuChunk, e - s);
+    if (!held) this.lock.unlock();
+  }
+
+  /**
+   * `pcpu_chunk_depopulated(chunk, s, e)`: the exact inverse.
+   * @kernel mm/percpu.c pcpu_chunk_depopulated
+   * @context pcpu_lock held.
+   */
+  pcpuChunkDepopulated(chunk: PcpuChunkView, s: number, e: number): void {
+    pcpuChunkMarkDepopulated(chunk, s, e);
+    this.nrPopulated -= e - s;
+    pcpuUpdateEmptyPages(this, chunk as PcpuChunk, -(e - s));
+  }
+
+  pcpuStatsChunkAlloc(): void {
+    if (this.observer !== null) this.observer.chunkAlloc();
+  }
+
+  pcpuStatsChunkDealloc(): void {
+    if (this.observer !== null) this.observer.chunkDealloc();
+  }
+
+  traceCreateChunk(baseAddr: number): void {
+    if (this.trace !== null) this.trace.emit({ event: "percpu_create_chunk", cpu: this.machine.ctx.cpu, baseAddr });
+  }
+
+  traceDestroyChunk(baseAddr: number): void {
+    if (this.trace !== null) this.trace.emit({ event: "percpu_destroy_chunk", cpu: this.machine.ctx.cpu, baseAddr });
+  }
+
+  pcpuSetPageChunk(pfn: number, chunk: PcpuChunkView): void {
+    this.machine.pageAlloc.setPagePrivate(pfn, chunk);
+  }
+
+  /* ---------------- PcpuStatsSource ---------------- */
+
+  chunksInSlot(slot: number): PcpuChunkView[] {
+    const out: PcpuChunkView[] = [];
+    for (let c = this.slotHeads[slot] ?? null; c !== null; c = c.next) out.push(c);
+    return out;
+  }
+
+  /**
+   * `pcpu_nr_pages()`: pages used by percpu memory, all units, metadata excluded.
+   * @kernel mm/percpu.c pcpu_nr_pages
+   */
+  pcpuNrPages(): number {
+    return this.nrPopulated * this.nrUnits;
+  }
+
+  /** Every chunk on a slot list, slot 0 upward, head to tail (debugging, stats, tests). */
+  allChunks(): PcpuChunk[] {
+    const out: PcpuChunk[] = [];
+    for (let s = 0; s < this.nrSlots; s++) for (let c = this.slotHeads[s] ?? null; c !== null; c = c.next) out.push(c);
+    return out;
+  }
+
+  /** `pcpu_async_enabled = true` (the percpu_enable_async subsys initcall). */
+  enableAsync(): void {
+    this.asyncEnabled = true;
+  }
+
+  /** The arch hooks; a BUG to use them before setup_per_cpu_areas installed them. */
+  archHooks(): PcpuArchHooks {
+    const a = this.arch;
+    if (a === null) throw new Error("percpu: arch hooks used before setup_per_cpu_areas()");
+    return a;
+  }
+}
