@@ -1,2 +1,5 @@
 // @pcpu/percpu-stats: public exports only.
-export {};
+export * from "./api.js";
+export * from "./chunk-stats.js";
+export * from "./stats.js";
+export * from "./stats-text.js";
