@@ -1,5 +1,7 @@
 // @pcpu/percpu-stats: public exports only.
 export * from "./api.js";
 export * from "./chunk-stats.js";
+export * from "./json.js";
+export * from "./meminfo.js";
 export * from "./stats.js";
 export * from "./stats-text.js";
