@@ -19,7 +19,13 @@
 import { EINVAL, ENOMEM, LOGLEVEL_DEBUG, LOGLEVEL_INFO, LOGLEVEL_WARNING } from "@pcpu/mm";
 import type { PcpuAllocInfo, PcpuCpuDistanceFn, PcpuCpuToNodeFn } from "./api.js";
 import { pcpuBuildAllocInfo } from "./alloc-info.js";
-import { embeddedLine, maxDistanceLine, pageLine } from "./boot-lines.js";
+import {
+  pcpuEmbedLine,
+  pcpuEraPrintsBase,
+  pcpuFailedToAllocatePageLine,
+  pcpuMaxDistanceLine,
+  pcpuPageLine,
+} from "./boot-lines.js";
 import { pcpuSetupFirstChunk } from "./first-chunk.js";
 import type { Percpu } from "./percpu.js";
 
@@ -33,6 +39,8 @@ export interface PcpuEmbedOpts {
    * otherwise it only warns and continues.
    */
   readonly pageFirstChunkAvailable: boolean;
+  /** CONFIG_NUMA: boot memory is asked for per node (and a CPU without one is reported). */
+  readonly numa: boolean;
 }
 
 /**
@@ -47,13 +55,15 @@ export function pcpuFcAlloc(
   size: number,
   align: number,
   cpuToNdFn: PcpuCpuToNodeFn | null,
+  numa: boolean,
 ): number {
   const m = pcpu.machine;
+  if (!numa) return m.memblock.allocTryNid(size, align, NUMA_NO_NODE, "pcpu_fc_alloc");
   const node = cpuToNdFn !== null ? cpuToNdFn(cpu) : NUMA_NO_NODE;
-  const online = node >= 0 && node < m.nrNodes && m.memblock.nodeHasMemory(node);
+  const online = node >= 0 && node < m.nrNodes && m.config.nodes[node]!.size > 0;
   if (!online) {
     const phys = m.memblock.allocTryNid(size, align, NUMA_NO_NODE, "pcpu_fc_alloc");
-    if (cpuToNdFn !== null) m.log.printk(LOGLEVEL_INFO, `percpu: cpu ${cpu} has no node ${node} or node-local memory`);
+    m.log.printk(LOGLEVEL_INFO, `percpu: cpu ${cpu} has no node ${node} or node-local memory`);
     if (phys >= 0) {
       m.log.printk(LOGLEVEL_DEBUG, `percpu: per cpu data for cpu${cpu} ${size} bytes at 0x${phys.toString(16).padStart(16, "0")}`);
     }
@@ -72,6 +82,16 @@ export function pcpuFcAlloc(
 /** `pcpu_fc_free(ptr, size)`: give boot memory back. @kernel mm/percpu.c pcpu_fc_free */
 export function pcpuFcFree(pcpu: Percpu, phys: number, size: number): void {
   if (size > 0) pcpu.machine.memblock.free(phys, size);
+}
+
+/**
+ * The `@%p` base older boot lines print, as the machine prints addresses
+ * (the arch hooks are not installed yet while the first chunk is built).
+ */
+function basePtr(pcpu: Percpu, addr: number): string | undefined {
+  if (!pcpuEraPrintsBase(pcpu.era)) return undefined;
+  const fmt = pcpu.machine.config.formatAddr;
+  return fmt !== undefined ? fmt(addr) : addr.toString(16).padStart(pcpu.machine.bits / 4, "0");
 }
 
 /** Copy the static percpu template (`__per_cpu_load`) to a unit at `dst`. */
@@ -122,7 +142,7 @@ export function pcpuEmbedFirstChunk(
       let i = 0;
       while (i < gi.nrUnits && gi.cpuMap[i] === k.NR_CPUS) i++;
       const cpu = gi.cpuMap[i]!;
-      const phys = pcpuFcAlloc(pcpu, cpu, gi.nrUnits * ai.unitSize, atomSize, cpuToNdFn);
+      const phys = pcpuFcAlloc(pcpu, cpu, gi.nrUnits * ai.unitSize, atomSize, cpuToNdFn, opts.numa);
       if (phys < 0) {
         rc = -ENOMEM;
         break out;
@@ -146,7 +166,7 @@ export function pcpuEmbedFirstChunk(
     /* warn if maximum distance is further than 75% of vmalloc space */
     const vmallocTotal = m.vmalloc.total;
     if (maxDistance > Math.floor((vmallocTotal * 3) / 4)) {
-      m.log.printk(LOGLEVEL_WARNING, maxDistanceLine(maxDistance, vmallocTotal));
+      m.log.printk(LOGLEVEL_WARNING, pcpuMaxDistanceLine(pcpu.era, maxDistance, vmallocTotal));
       if (opts.pageFirstChunkAvailable) {
         /* and fail if we have fallback */
         rc = -EINVAL;
@@ -177,7 +197,7 @@ export function pcpuEmbedFirstChunk(
     /* base address is now known, determine group base offsets */
     for (let group = 0; group < ai.nrGroups; group++) ai.groups[group]!.baseOffset = areas[group]! - base;
 
-    m.log.printk(LOGLEVEL_INFO, embeddedLine(pcpu.era, sizeSum, ai, m.pageShift, base));
+    m.log.printk(LOGLEVEL_INFO, pcpuEmbedLine(k, ai, pcpu.era, basePtr(pcpu, base)));
     pcpuSetupFirstChunk(pcpu, ai, base);
     return 0;
   }
@@ -195,11 +215,15 @@ export function pcpuEmbedFirstChunk(
  * @context boot.
  * @returns 0, -ENOMEM when a page cannot be allocated (all freed), -EINVAL.
  */
-export function pcpuPageFirstChunk(pcpu: Percpu, reservedSize: number, cpuToNdFn: PcpuCpuToNodeFn | null): number {
+export function pcpuPageFirstChunk(
+  pcpu: Percpu,
+  reservedSize: number,
+  cpuToNdFn: PcpuCpuToNodeFn | null,
+  numa: boolean,
+): number {
   const m = pcpu.machine;
   const k = pcpu.constants;
   const pageSize = k.PAGE_SIZE;
-  const psizeStr = `${pageSize >> 10}K`;
 
   const ai: PcpuAllocInfo | null = pcpuBuildAllocInfo(k, {
     staticSize: pcpu.section.staticSize,
@@ -227,9 +251,9 @@ export function pcpuPageFirstChunk(pcpu: Percpu, reservedSize: number, cpuToNdFn
   for (let unit = 0; unit < nrCpus; unit++) {
     const cpu = ai.groups[0]!.cpuMap[unit]!;
     for (let i = 0; i < unitPages; i++) {
-      const phys = pcpuFcAlloc(pcpu, cpu, pageSize, pageSize, cpuToNdFn);
+      const phys = pcpuFcAlloc(pcpu, cpu, pageSize, pageSize, cpuToNdFn, numa);
       if (phys < 0) {
-        m.log.printk(LOGLEVEL_WARNING, `percpu: failed to allocate ${psizeStr} page for cpu${cpu}`);
+        m.log.printk(LOGLEVEL_WARNING, pcpuFailedToAllocatePageLine(k, pcpu.era, cpu));
         for (let j = pages.length - 1; j >= 0; j--) pcpuFcFree(pcpu, pages[j]!, pageSize);
         return -ENOMEM;
       }
@@ -251,7 +275,7 @@ export function pcpuPageFirstChunk(pcpu: Percpu, reservedSize: number, cpuToNdFn
   }
 
   /* we're ready, commit */
-  m.log.printk(LOGLEVEL_INFO, pageLine(pcpu.era, unitPages, psizeStr, ai, vm.addr));
+  m.log.printk(LOGLEVEL_INFO, pcpuPageLine(k, ai, pcpu.era, basePtr(pcpu, vm.addr)));
   pcpuSetupFirstChunk(pcpu, ai, vm.addr);
   return 0;
 }

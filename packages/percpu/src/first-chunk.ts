@@ -19,10 +19,12 @@
 
 import { LOGLEVEL_DEBUG, LOGLEVEL_EMERG, LOGLEVEL_INFO } from "@pcpu/mm";
 import { PCPU_MIN_ALLOC_SIZE, type PcpuAllocInfo } from "./api.js";
-import { pcpuDumpAllocInfo, PcpuBug } from "./alloc-info.js";
+import { pcpuDumpAllocInfo } from "./alloc-info.js";
+import { PcpuBug } from "./bug.js";
 import { bitmapSet } from "./bitmap.js";
 import type { PcpuChunk } from "./chunk.js";
-import { formatCpumaskPb } from "./cpumask.js";
+import { pcpuCpuPossibleMaskLine, pcpuFailedToInitializeLine } from "./boot-lines.js";
+import { bitmapFromBits } from "./cpumask.js";
 import type { Percpu } from "./percpu.js";
 import { __pcpuSizeToSlot, pcpuChunkRelocate } from "./slots.js";
 import { eraHasReclaim } from "./balance.js";
@@ -59,8 +61,10 @@ export function pcpuAllocFirstChunk(pcpu: Percpu, tmpAddr: number, mapSize: numb
 /** The `PCPU_SETUP_BUG_ON(cond)` report: the failed condition, the possible mask, the info dump, BUG. */
 function setupBug(pcpu: Percpu, ai: PcpuAllocInfo, cond: string): never {
   const log = pcpu.machine.log;
-  log.printk(LOGLEVEL_EMERG, `percpu: failed to initialize, ${cond}`);
-  log.printk(LOGLEVEL_EMERG, `percpu: cpu_possible_mask=${formatCpumaskPb(pcpu.nrPossibleCpus, pcpu.nrPossibleCpus)}`);
+  const n = pcpu.nrPossibleCpus;
+  log.printk(LOGLEVEL_EMERG, pcpuFailedToInitializeLine(pcpu.era, cond));
+  const possible = bitmapFromBits(Array.from({ length: n }, (_, i) => i), n);
+  log.printk(LOGLEVEL_EMERG, pcpuCpuPossibleMaskLine(pcpu.era, possible, n));
   for (const line of pcpuDumpAllocInfo(ai, pcpu.nrPossibleCpus)) log.printk(LOGLEVEL_EMERG, line);
   throw new PcpuBug(`percpu: failed to initialize, ${cond}`);
 }

@@ -158,8 +158,8 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
     this.trace = init.trace ?? null;
     this.arch = null;
     this.nrPossibleCpus = init.machine.nrCpus;
-    this.lock = new SpinLock(init.machine.ctx, "pcpu_lock");
-    this.allocMutex = new Mutex(init.machine.ctx, "pcpu_alloc_mutex");
+    this.lock = new SpinLock("pcpu_lock", init.machine.ctx, init.machine.log);
+    this.allocMutex = new Mutex("pcpu_alloc_mutex", init.machine.ctx, init.machine.log);
     this.balanceWork = { name: "pcpu_balance_workfn", fn: () => pcpuBalanceWorkfn(this) };
     this.debug = this.options.debugChecks ? new PcpuDebug() : null;
     this.area = init.area(this);

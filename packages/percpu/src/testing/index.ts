@@ -1,0 +1,4 @@
+// @pcpu/percpu/testing: the conformance suite and a minimal test kernel.
+export * from "./boot.js";
+export * from "./conformance.js";
+export * from "./rng.js";
