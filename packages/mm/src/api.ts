@@ -81,7 +81,26 @@ export interface MachineConfig {
   readonly cpuToNode?: readonly number[];
   /** Seed of the machine's deterministic random source (fault injection). */
   readonly seed?: number;
+  /** Byte order of multi-byte loads and stores; default true (sparc32 and s390 are big-endian). */
+  readonly littleEndian?: boolean;
+  /**
+   * How the arch prints an address (`%px`/`%lx`: width, sign extension),
+   * without `0x`; default: hex zero-padded to `bits / 4` digits.
+   */
+  readonly formatAddr?: (a: number) => string;
+  /** Largest buddy order (`MAX_PAGE_ORDER`); default 10. */
+  readonly maxPageOrder?: number;
 }
+
+/** `NUMA_NO_NODE`: "the current CPU's node" for allocations, "any node" for memblock. */
+export const NUMA_NO_NODE = -1;
+/** `MAX_PAGE_ORDER` (6.x; `MAX_ORDER - 1` before 6.4): the largest buddy block is 2^10 pages. */
+export const MAX_PAGE_ORDER = 10;
+/** `SMP_CACHE_BYTES`: memblock's alignment when a caller passes 0. */
+export const SMP_CACHE_BYTES = 64;
+
+/** Why the current CPU is in atomic context (what raised the preempt count). */
+export type AtomicReason = "spinlock" | "irq" | "softirq" | "preempt";
 
 /** Which allocator a fault is injected into. */
 export type FaultSite = "page_alloc" | "vmalloc" | "memblock" | "kmalloc";

@@ -49,3 +49,73 @@ export const GFP_HIGHUSER = GFP_USER | __GFP_HIGHMEM;
 export function gfpflagsAllowBlocking(gfp: number): boolean {
   return (gfp & __GFP_DIRECT_RECLAIM) !== 0;
 }
+
+const GFP_HIGHUSER_MOVABLE = GFP_HIGHUSER | __GFP_MOVABLE;
+const GFP_TRANSHUGE_LIGHT =
+  (GFP_HIGHUSER_MOVABLE | __GFP_COMP | __GFP_NOMEMALLOC | __GFP_NOWARN) & ~__GFP_RECLAIM;
+const GFP_TRANSHUGE = GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM;
+
+/**
+ * The names `%pGg` and the tracepoints' show_gfp_flags() match, in their
+ * order: composite masks first (most bits first), then single bits in bit
+ * order (include/trace/events/mmflags.h, 6.10+ layout).
+ */
+const GFP_NAMES: readonly (readonly [number, string])[] = [
+  [GFP_TRANSHUGE, "GFP_TRANSHUGE"],
+  [GFP_TRANSHUGE_LIGHT, "GFP_TRANSHUGE_LIGHT"],
+  [GFP_HIGHUSER_MOVABLE, "GFP_HIGHUSER_MOVABLE"],
+  [GFP_HIGHUSER, "GFP_HIGHUSER"],
+  [GFP_USER, "GFP_USER"],
+  [GFP_KERNEL_ACCOUNT, "GFP_KERNEL_ACCOUNT"],
+  [GFP_KERNEL, "GFP_KERNEL"],
+  [GFP_NOFS, "GFP_NOFS"],
+  [GFP_ATOMIC, "GFP_ATOMIC"],
+  [GFP_NOIO, "GFP_NOIO"],
+  [GFP_NOWAIT, "GFP_NOWAIT"],
+  [GFP_DMA, "GFP_DMA"],
+  [GFP_DMA32, "GFP_DMA32"],
+  [__GFP_RECLAIM, "__GFP_RECLAIM"],
+  [__GFP_DMA, "__GFP_DMA"],
+  [__GFP_HIGHMEM, "__GFP_HIGHMEM"],
+  [__GFP_DMA32, "__GFP_DMA32"],
+  [__GFP_MOVABLE, "__GFP_MOVABLE"],
+  [__GFP_RECLAIMABLE, "__GFP_RECLAIMABLE"],
+  [__GFP_HIGH, "__GFP_HIGH"],
+  [__GFP_IO, "__GFP_IO"],
+  [__GFP_FS, "__GFP_FS"],
+  [__GFP_ZERO, "__GFP_ZERO"],
+  [__GFP_DIRECT_RECLAIM, "__GFP_DIRECT_RECLAIM"],
+  [__GFP_KSWAPD_RECLAIM, "__GFP_KSWAPD_RECLAIM"],
+  [__GFP_WRITE, "__GFP_WRITE"],
+  [__GFP_NOWARN, "__GFP_NOWARN"],
+  [__GFP_RETRY_MAYFAIL, "__GFP_RETRY_MAYFAIL"],
+  [__GFP_NOFAIL, "__GFP_NOFAIL"],
+  [__GFP_NORETRY, "__GFP_NORETRY"],
+  [__GFP_MEMALLOC, "__GFP_MEMALLOC"],
+  [__GFP_COMP, "__GFP_COMP"],
+  [__GFP_NOMEMALLOC, "__GFP_NOMEMALLOC"],
+  [__GFP_HARDWALL, "__GFP_HARDWALL"],
+  [__GFP_THISNODE, "__GFP_THISNODE"],
+  [__GFP_ACCOUNT, "__GFP_ACCOUNT"],
+  [__GFP_ZEROTAGS, "__GFP_ZEROTAGS"],
+];
+
+/**
+ * GFP flags as the kernel prints them (`%pGg`, show_gfp_flags): matching
+ * names joined by `|`, leftover bits as hex, `none` for 0.
+ * @kernel include/trace/events/mmflags.h show_gfp_flags
+ */
+export function formatGfpFlags(gfp: number): string {
+  if (gfp === 0) return "none";
+  const out: string[] = [];
+  let left = gfp;
+  for (const [mask, name] of GFP_NAMES) {
+    if (left === 0) break;
+    if ((left & mask) === mask) {
+      out.push(name);
+      left &= ~mask;
+    }
+  }
+  if (left !== 0) out.push(`0x${left.toString(16)}`);
+  return out.join("|");
+}

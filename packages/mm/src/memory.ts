@@ -1,0 +1,329 @@
+/*
+ * Loads and stores on kernel virtual addresses: what a CPU does when code
+ * dereferences a pointer. Every access goes through the page table (or the
+ * direct map) to physical memory; an access to an address with nothing
+ * mapped is the kernel's page-fault oops (arch/x86/mm/fault.c
+ * page_fault_oops text), thrown as KernelOops.
+ *
+ * The last translation for reads and for writes is cached (a one-entry
+ * TLB): an access inside the cached page costs a range check and one
+ * typed-array or DataView operation. The cache is dropped when the page
+ * table removes a translation or a page gains or loses its backing (the
+ * generation counters of pgtable.ts and phys-mem.ts). Multi-byte values use
+ * the machine's byte order; accesses that cross a page are split.
+ */
+
+import type { VirtAddr } from "./api.js";
+import { KernelBug } from "./bug.js";
+import type { PageTable } from "./pgtable.js";
+import type { PhysMemory } from "./phys-mem.js";
+import type { Printk } from "./printk.js";
+
+/** A load or store through an address with nothing mapped (the kernel's oops). */
+export class KernelOops extends KernelBug {
+  constructor(
+    message: string,
+    readonly address: number,
+    readonly write: boolean,
+  ) {
+    super(message);
+    this.name = "KernelOops";
+  }
+}
+
+/** Virtual memory access for one machine (`mem`). */
+export class KernelMemory {
+  private readonly pageSize: number;
+  private readonly le: boolean;
+  // Read cache: [rLo, rHi) maps to rBytes/rView at (virt - rDelta).
+  private rLo = 1;
+  private rHi = 0;
+  private rDelta = 0;
+  private rGen = -1;
+  private rBytes: Uint8Array;
+  private rView: DataView;
+  // Write cache (always a backed frame).
+  private wLo = 1;
+  private wHi = 0;
+  private wDelta = 0;
+  private wGen = -1;
+  private wBytes: Uint8Array;
+  private wView: DataView;
+
+  constructor(
+    private readonly pt: PageTable,
+    private readonly phys: PhysMemory,
+    private readonly log: Printk,
+    private readonly formatAddr: (a: number) => string,
+  ) {
+    this.pageSize = pt.pageSize;
+    this.le = phys.littleEndian;
+    this.rBytes = phys.zeroPage;
+    this.rView = phys.zeroView;
+    this.wBytes = phys.zeroPage;
+    this.wView = phys.zeroView;
+  }
+
+  /** Forgets the cached translations. */
+  invalidate(): void {
+    this.rHi = 0;
+    this.rLo = 1;
+    this.wHi = 0;
+    this.wLo = 1;
+  }
+
+  private oops(virt: number, write: boolean): never {
+    const a = Number.isFinite(virt) ? this.formatAddr(virt) : String(virt);
+    const msg = `BUG: unable to handle page fault for address: ${a}`;
+    this.log.prAlert(msg);
+    this.log.prAlert(`#PF: supervisor ${write ? "write" : "read"} access in kernel mode`);
+    this.log.prAlert(`#PF: error_code(0x000${write ? 2 : 0}) - not-present page`);
+    throw new KernelOops(msg, virt, write);
+  }
+
+  /** Fills the read cache for the page of `virt` (oops if unmapped). */
+  private fillRead(virt: VirtAddr): void {
+    const phys = this.pt.translate(virt);
+    if (phys < 0) this.oops(virt, false);
+    const ps = this.pageSize;
+    const pfn = Math.floor(phys / ps);
+    const pageVirt = virt - (phys - pfn * ps);
+    const frame = this.phys.frameOf(pfn);
+    if (frame < 0) {
+      this.rBytes = this.phys.zeroPage;
+      this.rView = this.phys.zeroView;
+      this.rDelta = pageVirt;
+    } else {
+      this.rBytes = this.phys.slabOf(frame);
+      this.rView = this.phys.viewOf(frame);
+      this.rDelta = pageVirt - this.phys.offsetOf(frame);
+    }
+    this.rLo = pageVirt;
+    this.rHi = pageVirt + ps;
+    this.rGen = this.pt.gen + this.phys.gen;
+  }
+
+  /** Fills the write cache for the page of `virt`, giving the page a frame (oops if unmapped). */
+  private fillWrite(virt: VirtAddr): void {
+    const phys = this.pt.translate(virt);
+    if (phys < 0) this.oops(virt, true);
+    const ps = this.pageSize;
+    const pfn = Math.floor(phys / ps);
+    const pageVirt = virt - (phys - pfn * ps);
+    const frame = this.phys.materialize(pfn);
+    this.wBytes = this.phys.slabOf(frame);
+    this.wView = this.phys.viewOf(frame);
+    this.wDelta = pageVirt - this.phys.offsetOf(frame);
+    this.wLo = pageVirt;
+    this.wHi = pageVirt + ps;
+    this.wGen = this.pt.gen + this.phys.gen;
+  }
+
+  private readOk(virt: number, n: number): boolean {
+    return virt >= this.rLo && virt + n <= this.rHi && this.rGen === this.pt.gen + this.phys.gen;
+  }
+
+  private writeOk(virt: number, n: number): boolean {
+    return virt >= this.wLo && virt + n <= this.wHi && this.wGen === this.pt.gen + this.phys.gen;
+  }
+
+  /** Loads an unsigned byte. */
+  read8(virt: VirtAddr): number {
+    if (!this.readOk(virt, 1)) this.fillRead(virt);
+    return this.rBytes[virt - this.rDelta]!;
+  }
+
+  /** Loads an unsigned 16-bit value. */
+  read16(virt: VirtAddr): number {
+    if (this.readOk(virt, 2)) return this.rView.getUint16(virt - this.rDelta, this.le);
+    return this.readSplit(virt, 2);
+  }
+
+  /** Loads an unsigned 32-bit value. */
+  read32(virt: VirtAddr): number {
+    if (this.readOk(virt, 4)) return this.rView.getUint32(virt - this.rDelta, this.le);
+    return this.readSplit(virt, 4);
+  }
+
+  /** Loads an unsigned 64-bit value. */
+  read64(virt: VirtAddr): bigint {
+    if (!this.readOk(virt, 8)) {
+      const lo = this.readSplit(this.le ? virt : virt + 4, 4);
+      const hi = this.readSplit(this.le ? virt + 4 : virt, 4);
+      return (BigInt(hi) << 32n) | BigInt(lo);
+    }
+    return this.rView.getBigUint64(virt - this.rDelta, this.le);
+  }
+
+  /** A value of `n` <= 4 bytes that may cross a page, byte by byte. */
+  private readSplit(virt: number, n: number): number {
+    this.fillRead(virt);
+    if (this.readOk(virt, n)) {
+      return n === 2
+        ? this.rView.getUint16(virt - this.rDelta, this.le)
+        : this.rView.getUint32(virt - this.rDelta, this.le);
+    }
+    let v = 0;
+    for (let i = 0; i < n; i++) {
+      const b = this.read8(virt + i);
+      v += this.le ? b * 2 ** (8 * i) : b * 2 ** (8 * (n - 1 - i));
+    }
+    return v;
+  }
+
+  /** Stores a byte. */
+  write8(virt: VirtAddr, value: number): void {
+    if (!this.writeOk(virt, 1)) this.fillWrite(virt);
+    this.wBytes[virt - this.wDelta] = value;
+  }
+
+  /** Stores a 16-bit value. */
+  write16(virt: VirtAddr, value: number): void {
+    if (this.writeOk(virt, 2)) this.wView.setUint16(virt - this.wDelta, value, this.le);
+    else this.writeSplit(virt, value & 0xffff, 2);
+  }
+
+  /** Stores a 32-bit value. */
+  write32(virt: VirtAddr, value: number): void {
+    if (this.writeOk(virt, 4)) this.wView.setUint32(virt - this.wDelta, value, this.le);
+    else this.writeSplit(virt, value >>> 0, 4);
+  }
+
+  /** Stores a 64-bit value (taken modulo 2^64). */
+  write64(virt: VirtAddr, value: bigint): void {
+    if (this.writeOk(virt, 8)) {
+      this.wView.setBigUint64(virt - this.wDelta, BigInt.asUintN(64, value), this.le);
+      return;
+    }
+    const v = BigInt.asUintN(64, value);
+    const lo = Number(v & 0xffffffffn);
+    const hi = Number(v >> 32n);
+    // Check both halves are mapped before storing anything.
+    this.checkMapped(virt, 8, true);
+    this.writeSplit(this.le ? virt : virt + 4, lo, 4);
+    this.writeSplit(this.le ? virt + 4 : virt, hi, 4);
+  }
+
+  private writeSplit(virt: number, v: number, n: number): void {
+    this.fillWrite(virt);
+    if (this.writeOk(virt, n)) {
+      if (n === 2) this.wView.setUint16(virt - this.wDelta, v, this.le);
+      else this.wView.setUint32(virt - this.wDelta, v, this.le);
+      return;
+    }
+    this.checkMapped(virt, n, true);
+    for (let i = 0; i < n; i++) {
+      const shift = this.le ? 8 * i : 8 * (n - 1 - i);
+      this.write8(virt + i, Math.floor(v / 2 ** shift) & 0xff);
+    }
+  }
+
+  /** Oopses at the first unmapped byte of [virt, virt+len), page by page. */
+  private checkMapped(virt: number, len: number, write: boolean): void {
+    const ps = this.pageSize;
+    for (let p = virt; p < virt + len; p = (Math.floor(p / ps) + 1) * ps) {
+      if (this.pt.translate(p) < 0) this.oops(p, write);
+    }
+  }
+
+  /**
+   * Fills `len` bytes at `virt` with `byte`. Zero-filling a whole page that
+   * has no backing costs nothing. Oopses at the first unmapped page (pages
+   * before it are already written, as a real memset leaves them).
+   * @kernel lib/string.c memset
+   */
+  memset(virt: VirtAddr, byte: number, len: number): void {
+    const ps = this.pageSize;
+    const b = byte & 0xff;
+    let done = 0;
+    while (done < len) {
+      const v = virt + done;
+      const phys = this.pt.translate(v);
+      if (phys < 0) this.oops(v, true);
+      const pfn = Math.floor(phys / ps);
+      const off = phys - pfn * ps;
+      const n = Math.min(len - done, ps - off);
+      if (b === 0 && n === ps) {
+        this.phys.release(pfn);
+      } else if (b !== 0 || this.phys.frameOf(pfn) >= 0) {
+        const f = this.phys.materialize(pfn);
+        const base = this.phys.offsetOf(f) + off;
+        this.phys.slabOf(f).fill(b, base, base + n);
+      }
+      done += n;
+    }
+  }
+
+  /** Copies `src` to `virt` (may cross pages; oopses at the first unmapped page). */
+  copyIn(virt: VirtAddr, src: Uint8Array): void {
+    const ps = this.pageSize;
+    let done = 0;
+    while (done < src.length) {
+      const v = virt + done;
+      const phys = this.pt.translate(v);
+      if (phys < 0) this.oops(v, true);
+      const pfn = Math.floor(phys / ps);
+      const off = phys - pfn * ps;
+      const n = Math.min(src.length - done, ps - off);
+      const f = this.phys.materialize(pfn);
+      this.phys.slabOf(f).set(src.subarray(done, done + n), this.phys.offsetOf(f) + off);
+      done += n;
+    }
+  }
+
+  /** Copies `len` bytes out of `virt` into a new array. */
+  copyOut(virt: VirtAddr, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    this.copyOutTo(virt, out);
+    return out;
+  }
+
+  /** Copies `dst.length` bytes out of `virt` into `dst`. */
+  copyOutTo(virt: VirtAddr, dst: Uint8Array): void {
+    const ps = this.pageSize;
+    let done = 0;
+    while (done < dst.length) {
+      const v = virt + done;
+      const phys = this.pt.translate(v);
+      if (phys < 0) this.oops(v, false);
+      const pfn = Math.floor(phys / ps);
+      const off = phys - pfn * ps;
+      const n = Math.min(dst.length - done, ps - off);
+      const f = this.phys.frameOf(pfn);
+      if (f < 0) dst.fill(0, done, done + n);
+      else {
+        const base = this.phys.offsetOf(f) + off;
+        dst.set(this.phys.slabOf(f).subarray(base, base + n), done);
+      }
+      done += n;
+    }
+  }
+
+  /**
+   * Copies `len` bytes from `src` to `dst` (virtual; the ranges must not
+   * overlap, as for the kernel's memcpy).
+   * @kernel lib/string.c memcpy
+   */
+  memcpy(dst: VirtAddr, src: VirtAddr, len: number): void {
+    const ps = this.pageSize;
+    let done = 0;
+    while (done < len) {
+      const n = Math.min(len - done, ps - ((src + done) % ps), ps - ((dst + done) % ps));
+      const sp = this.pt.translate(src + done);
+      if (sp < 0) this.oops(src + done, false);
+      const dp = this.pt.translate(dst + done);
+      if (dp < 0) this.oops(dst + done, true);
+      const spfn = Math.floor(sp / ps);
+      const dpfn = Math.floor(dp / ps);
+      const df = this.phys.materialize(dpfn);
+      const sf = this.phys.frameOf(spfn);
+      const dbase = this.phys.offsetOf(df) + (dp - dpfn * ps);
+      if (sf < 0) this.phys.slabOf(df).fill(0, dbase, dbase + n);
+      else {
+        const sbase = this.phys.offsetOf(sf) + (sp - spfn * ps);
+        this.phys.slabOf(df).set(this.phys.slabOf(sf).subarray(sbase, sbase + n), dbase);
+      }
+      done += n;
+    }
+  }
+}

@@ -1,0 +1,287 @@
+/*
+ * Physical memory: the bytes behind every page frame, spent only on frames
+ * that are written. Mirrors the idea of SPARSEMEM (mm/sparse.c): the pfn
+ * space may be huge and full of holes, and backing is looked up per pfn.
+ *
+ * Backing is carved from slabs of `slabPages` frames. A slab is a
+ * SharedArrayBuffer when the host has one (so worker threads could later act
+ * as CPUs on the same memory), else an ArrayBuffer. A pfn is "resident" once
+ * written; a never-written frame reads as zeroes from a shared zero page and
+ * costs nothing. Zeroing a whole frame (e.g. __GFP_ZERO) returns it to the
+ * slab pool. `gen` changes whenever a pfn gains or loses its backing, so
+ * the translation cache in memory.ts knows when to refill.
+ */
+
+import type { NodeConfig, Pfn, PhysAddr } from "./api.js";
+import { KernelBug } from "./bug.js";
+
+/** Pfns per leaf of the sparse pfn -> frame map. */
+const LEAF_SHIFT = 10;
+const LEAF_SIZE = 1 << LEAF_SHIFT;
+/** Host bytes per backing slab (frames are carved from slabs this big). */
+const SLAB_BYTES = 1 << 18;
+
+function newBuffer(bytes: number): ArrayBuffer | SharedArrayBuffer {
+  return typeof SharedArrayBuffer === "function" ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+}
+
+/** Physical memory of one machine: which pfns exist, and their bytes. */
+export class PhysMemory {
+  readonly pageSize: number;
+  readonly pageShift: number;
+  /** Frames per backing slab. */
+  readonly slabPages: number;
+  /** Changes whenever any pfn gains or loses its backing frame. */
+  gen = 0;
+  /** Backing slabs (SharedArrayBuffer when available); frame f lives in slab f / slabPages. */
+  readonly slabs: Uint8Array[] = [];
+  private readonly views: DataView[] = [];
+  private readonly leaves = new Map<number, Int32Array>();
+  private freeFrames = new Int32Array(64);
+  private nFreeFrames = 0;
+  private nFrames = 0;
+  private resident = 0;
+  /** The page every never-written frame reads from. */
+  readonly zeroPage: Uint8Array;
+  readonly zeroView: DataView;
+  /** Node ranges in pfns, sorted by start. */
+  private readonly nodeStartPfn: Float64Array;
+  private readonly nodeEndPfn: Float64Array;
+  private readonly nodeIds: Int32Array;
+
+  constructor(
+    pageShift: number,
+    nodes: readonly NodeConfig[],
+    readonly littleEndian: boolean,
+  ) {
+    this.pageShift = pageShift;
+    this.pageSize = 2 ** pageShift;
+    this.slabPages = Math.max(1, SLAB_BYTES / this.pageSize);
+    this.zeroPage = new Uint8Array(this.pageSize);
+    this.zeroView = new DataView(this.zeroPage.buffer);
+    const order = nodes.map((_, i) => i).sort((a, b) => nodes[a]!.start - nodes[b]!.start);
+    this.nodeStartPfn = new Float64Array(order.length);
+    this.nodeEndPfn = new Float64Array(order.length);
+    this.nodeIds = new Int32Array(order.length);
+    order.forEach((nid, k) => {
+      this.nodeStartPfn[k] = nodes[nid]!.start / this.pageSize;
+      this.nodeEndPfn[k] = (nodes[nid]!.start + nodes[nid]!.size) / this.pageSize;
+      this.nodeIds[k] = nid;
+    });
+  }
+
+  /**
+   * The node `pfn` belongs to, or -1 for a hole.
+   * @kernel include/linux/mm.h pfn_to_nid
+   */
+  pfnToNid(pfn: Pfn): number {
+    const s = this.nodeStartPfn;
+    let lo = 0;
+    let hi = s.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (s[mid]! <= pfn) lo = mid + 1;
+      else hi = mid;
+    }
+    const k = lo - 1;
+    return k >= 0 && pfn < this.nodeEndPfn[k]! ? this.nodeIds[k]! : -1;
+  }
+
+  /**
+   * Whether `pfn` is memory (inside some node).
+   * @kernel include/linux/mmzone.h pfn_valid
+   */
+  pfnValid(pfn: Pfn): boolean {
+    return Number.isInteger(pfn) && pfn >= 0 && this.pfnToNid(pfn) >= 0;
+  }
+
+  /** Whether physical address `phys` is memory. */
+  isPresent(phys: PhysAddr): boolean {
+    return phys >= 0 && this.pfnValid(Math.floor(phys / this.pageSize));
+  }
+
+  /** Frames currently holding bytes (host memory spent: residentFrames() * pageSize). */
+  residentFrames(): number {
+    return this.resident;
+  }
+
+  /** Host bytes reserved for backing (all slabs). */
+  backingBytes(): number {
+    return this.slabs.length * this.slabPages * this.pageSize;
+  }
+
+  /** The frame backing `pfn`, or -1 if it has none (reads as zeroes). */
+  frameOf(pfn: Pfn): number {
+    const leaf = this.leaves.get(Math.floor(pfn / LEAF_SIZE));
+    if (leaf === undefined) return -1;
+    return leaf[pfn % LEAF_SIZE]! - 1;
+  }
+
+  /** The slab byte array holding frame `frame`. */
+  slabOf(frame: number): Uint8Array {
+    return this.slabs[Math.floor(frame / this.slabPages)]!;
+  }
+
+  /** The DataView over the slab holding frame `frame`. */
+  viewOf(frame: number): DataView {
+    return this.views[Math.floor(frame / this.slabPages)]!;
+  }
+
+  /** Byte offset of frame `frame` inside its slab. */
+  offsetOf(frame: number): number {
+    return (frame % this.slabPages) * this.pageSize;
+  }
+
+  /** The frame backing `pfn`, giving it one (zero-filled) if it has none. */
+  materialize(pfn: Pfn): number {
+    const key = Math.floor(pfn / LEAF_SIZE);
+    let leaf = this.leaves.get(key);
+    if (leaf === undefined) {
+      leaf = new Int32Array(LEAF_SIZE);
+      this.leaves.set(key, leaf);
+    }
+    const idx = pfn % LEAF_SIZE;
+    const cur = leaf[idx]!;
+    if (cur !== 0) return cur - 1;
+    let frame: number;
+    if (this.nFreeFrames > 0) {
+      frame = this.freeFrames[--this.nFreeFrames]!;
+    } else {
+      if (this.nFrames === this.slabs.length * this.slabPages) {
+        const buf = newBuffer(this.slabPages * this.pageSize);
+        this.slabs.push(new Uint8Array(buf));
+        this.views.push(new DataView(buf));
+      }
+      frame = this.nFrames++;
+    }
+    leaf[idx] = frame + 1;
+    this.resident++;
+    this.gen++;
+    return frame;
+  }
+
+  /** Drops the backing of `pfn` (its bytes read as zero afterwards). */
+  release(pfn: Pfn): void {
+    const key = Math.floor(pfn / LEAF_SIZE);
+    const leaf = this.leaves.get(key);
+    if (leaf === undefined) return;
+    const idx = pfn % LEAF_SIZE;
+    const cur = leaf[idx]!;
+    if (cur === 0) return;
+    const frame = cur - 1;
+    leaf[idx] = 0;
+    this.slabOf(frame).fill(0, this.offsetOf(frame), this.offsetOf(frame) + this.pageSize);
+    if (this.nFreeFrames === this.freeFrames.length) {
+      const f = new Int32Array(this.freeFrames.length * 2);
+      f.set(this.freeFrames);
+      this.freeFrames = f;
+    }
+    this.freeFrames[this.nFreeFrames++] = frame;
+    this.resident--;
+    this.gen++;
+  }
+
+  /** Zeroes `count` frames from `pfn` (clear_page): they lose their backing. */
+  zeroPages(pfn: Pfn, count: number): void {
+    for (let i = 0; i < count; i++) this.release(pfn + i);
+  }
+
+  private check(phys: PhysAddr, len: number): void {
+    if (!(phys >= 0) || !Number.isInteger(phys) || !this.isPresent(phys) || !this.isPresent(phys + len - 1))
+      throw new KernelBug(`BUG: physical access to non-existent memory at 0x${phys.toString(16)}`);
+  }
+
+  /** Calls fn(frame or -1, offset in page, length) for each page piece of [phys, phys+len). */
+  private pieces(
+    phys: PhysAddr,
+    len: number,
+    write: boolean,
+    fn: (f: number, off: number, n: number, done: number) => void,
+  ): void {
+    let done = 0;
+    while (done < len) {
+      const p = phys + done;
+      const pfn = Math.floor(p / this.pageSize);
+      const off = p - pfn * this.pageSize;
+      const n = Math.min(len - done, this.pageSize - off);
+      if (!this.pfnValid(pfn))
+        throw new KernelBug(`BUG: physical access to non-existent memory at 0x${p.toString(16)}`);
+      fn(write ? this.materialize(pfn) : this.frameOf(pfn), off, n, done);
+      done += n;
+    }
+  }
+
+  /** Copies `src` to physical `phys` (may cross pages). */
+  physCopyIn(phys: PhysAddr, src: Uint8Array): void {
+    this.check(phys, Math.max(1, src.length));
+    this.pieces(phys, src.length, true, (f, off, n, done) => {
+      this.slabOf(f).set(src.subarray(done, done + n), this.offsetOf(f) + off);
+    });
+  }
+
+  /** Copies `len` bytes out of physical `phys`. */
+  physCopyOut(phys: PhysAddr, len: number): Uint8Array {
+    this.check(phys, Math.max(1, len));
+    const out = new Uint8Array(len);
+    this.pieces(phys, len, false, (f, off, n, done) => {
+      if (f >= 0) out.set(this.slabOf(f).subarray(this.offsetOf(f) + off, this.offsetOf(f) + off + n), done);
+    });
+    return out;
+  }
+
+  /** Fills `len` bytes at physical `phys` with `byte`; zero-filling an unbacked page costs nothing. */
+  physMemset(phys: PhysAddr, byte: number, len: number): void {
+    this.check(phys, Math.max(1, len));
+    const b = byte & 0xff;
+    let done = 0;
+    while (done < len) {
+      const p = phys + done;
+      const pfn = Math.floor(p / this.pageSize);
+      const off = p - pfn * this.pageSize;
+      const n = Math.min(len - done, this.pageSize - off);
+      if (b === 0 && n === this.pageSize) this.release(pfn);
+      else if (b !== 0 || this.frameOf(pfn) >= 0) {
+        const f = this.materialize(pfn);
+        const base = this.offsetOf(f) + off;
+        this.slabOf(f).fill(b, base, base + n);
+      }
+      done += n;
+    }
+  }
+
+  /** Reads one byte of physical memory. */
+  physRead8(phys: PhysAddr): number {
+    return this.physCopyOut(phys, 1)[0]!;
+  }
+
+  /** Writes one byte of physical memory. */
+  physWrite8(phys: PhysAddr, v: number): void {
+    this.physMemset(phys, v, 1);
+  }
+
+  /** Reads an unsigned 32-bit value (machine byte order; may cross pages). */
+  physRead32(phys: PhysAddr): number {
+    const b = this.physCopyOut(phys, 4);
+    return new DataView(b.buffer).getUint32(0, this.littleEndian);
+  }
+
+  /** Writes a 32-bit value (machine byte order). */
+  physWrite32(phys: PhysAddr, v: number): void {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, v >>> 0, this.littleEndian);
+    this.physCopyIn(phys, b);
+  }
+
+  /** Reads an unsigned 64-bit value (machine byte order). */
+  physRead64(phys: PhysAddr): bigint {
+    const b = this.physCopyOut(phys, 8);
+    return new DataView(b.buffer).getBigUint64(0, this.littleEndian);
+  }
+
+  /** Writes a 64-bit value (machine byte order). */
+  physWrite64(phys: PhysAddr, v: bigint): void {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, v), this.littleEndian);
+    this.physCopyIn(phys, b);
+  }
+}
