@@ -101,7 +101,7 @@ export function pcpuPageSizeString(k: PcpuConstants): string {
  * @param era - kernel generation (format)
  * @param base - the `%p` text of the vm area, required by eras up to v4.14
  * @context boot; pure
- * @returns e.g. "percpu: 52 4K pages/cpu s212992 r0 d0"... with the kernel's numbers
+ * @returns e.g. "percpu: 56 4K pages/cpu s200000 r8192 d21184"
  */
 export function pcpuPageLine(k: PcpuConstants, ai: PcpuAllocInfo, era: PcpuEra, base?: string): string {
   checkSize("pcpuPageLine: unit_size", ai.unitSize);
