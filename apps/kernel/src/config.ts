@@ -1,0 +1,313 @@
+/*
+ * The kernel config: defaults, parsing of the values a user writes (sizes
+ * with K/M/G suffixes or hex, on/off switches, the nodes' cpulists) and the
+ * checks that refuse an impossible kernel before anything boots, each with
+ * one message naming the setting (the way Kconfig refuses a symbol out of
+ * range instead of building a kernel that panics).
+ */
+
+import { cpulistParse, CpulistParseError, isPcpuEra, PCPU_ERAS, type PcpuEra, type PcpuFc } from "@pcpu/percpu";
+import {
+  ALLOCATOR_NAMES,
+  ARCH_NAMES,
+  type AllocatorName,
+  type ArchName,
+  type KernelArchDefinition,
+  type KernelConfig,
+  PERCPU_ALLOC_NAMES,
+  POPULATION_NAMES,
+  type PopulationName,
+  type ResolvedKernelConfig,
+} from "./api.js";
+
+/** A config the kernel cannot be built from; `setting` is the camelCase key at fault. */
+export class ConfigError extends Error {
+  readonly setting: string;
+  constructor(setting: string, message: string) {
+    super(`${setting}: ${message}`);
+    this.name = "ConfigError";
+    this.setting = setting;
+  }
+}
+
+/** Every config key, camelCase, in documentation order. */
+export const CONFIG_KEYS = [
+  "arch",
+  "cpus",
+  "nodes",
+  "memPerNode",
+  "population",
+  "percpuAlloc",
+  "allocator",
+  "stats",
+  "staticSize",
+  "reservedSize",
+  "dynSize",
+  "atomSize",
+  "era",
+  "nrCpus",
+  "modules",
+  "seed",
+  "trace",
+  "debugChecks",
+] as const satisfies readonly (keyof KernelConfig)[];
+
+/** The default kernel: x86_64, 8 CPUs in 2 nodes, vm, auto (embed), bitmap, stats on. */
+export const DEFAULT_CONFIG = {
+  arch: "x86_64",
+  cpus: 8,
+  population: "vm",
+  percpuAlloc: "auto",
+  allocator: "bitmap",
+  stats: true,
+  era: "v6",
+  modules: true,
+  seed: 1,
+  trace: true,
+  debugChecks: false,
+} as const satisfies KernelConfig;
+
+const SIZE_RE = /^(0[xX][0-9a-fA-F]+|[0-9]+)\s*([kKmMgG]?)$/;
+
+/**
+ * A size as users write it: `4096`, `0x1000`, `32K`, `1M`, `2G` (binary
+ * multiples, like the kernel's memparse).
+ * @returns the bytes, or null when the text is not a size
+ */
+export function parseSize(v: unknown): number | null {
+  if (typeof v === "number") return Number.isSafeInteger(v) && v >= 0 ? v : null;
+  if (typeof v !== "string") return null;
+  const m = SIZE_RE.exec(v.trim());
+  if (!m) return null;
+  const base = Number(m[1]);
+  const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase()]!;
+  const n = base * mult;
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/** An on/off switch: true/false, on/off, yes/no, y/n, 1/0. Null when none. */
+export function parseBool(v: unknown): boolean | null {
+  if (typeof v === "boolean") return v;
+  if (typeof v === "number") return v === 1 ? true : v === 0 ? false : null;
+  if (typeof v !== "string") return null;
+  const s = v.trim().toLowerCase();
+  if (["true", "on", "yes", "y", "1"].includes(s)) return true;
+  if (["false", "off", "no", "n", "0"].includes(s)) return false;
+  return null;
+}
+
+/** A size with a message naming the setting when it is not one. */
+function sizeOf(setting: string, v: unknown): number {
+  const n = parseSize(v);
+  if (n === null) {
+    throw new ConfigError(setting, `${JSON.stringify(v)} is not a size (use a number, hex, or a K/M/G suffix: 4096, 0x1000, 32K)`);
+  }
+  return n;
+}
+
+function intOf(setting: string, v: unknown, min: number): number {
+  const n = parseSize(v);
+  if (n === null || /[kKmMgG]$/.test(String(v).trim())) {
+    throw new ConfigError(setting, `${JSON.stringify(v)} is not an integer`);
+  }
+  if (n < min) throw new ConfigError(setting, `${n} must be at least ${min}`);
+  return n;
+}
+
+function boolOf(setting: string, v: unknown): boolean {
+  const b = parseBool(v);
+  if (b === null) throw new ConfigError(setting, `${JSON.stringify(v)} is not on/off (true, false, on, off, y, n)`);
+  return b;
+}
+
+function oneOf<T extends string>(setting: string, v: unknown, allowed: readonly T[]): T {
+  if (typeof v === "string" && (allowed as readonly string[]).includes(v)) return v as T;
+  throw new ConfigError(setting, `${JSON.stringify(v)} is not one of ${allowed.join(", ")}`);
+}
+
+/**
+ * Parses the nodes' CPU lists: `0-3;4-7` gives node 0 = CPUs 0-3, node 1 =
+ * CPUs 4-7; each part is a kernel cpulist (`0-3,8`, `0-7:2/4`). The nodes
+ * must cover the possible CPUs exactly once. An empty part is a node with
+ * memory but no CPU.
+ */
+export function parseNodes(text: string, cpus: number): { nodeCpus: number[][]; cpuToNode: number[] } {
+  if (typeof text !== "string" || text.trim() === "") throw new ConfigError("nodes", "must list the CPUs of at least one node");
+  const parts = text.split(";").map((s) => s.trim());
+  const cpuToNode: number[] = new Array(cpus).fill(-1);
+  const nodeCpus: number[][] = [];
+  /* Wide enough that a CPU beyond the possible ones is reported as such, not as a parse error. */
+  const nbits = Math.max(cpus, 65536);
+  parts.forEach((part, nid) => {
+    const list: number[] = [];
+    if (part !== "") {
+      let mask: Uint32Array;
+      try {
+        mask = cpulistParse(part, nbits);
+      } catch (e) {
+        if (e instanceof CpulistParseError) throw new ConfigError("nodes", `node ${nid}: ${e.message}`);
+        throw e;
+      }
+      for (let w = 0; w < mask.length; w++) {
+        let word = mask[w]!;
+        while (word !== 0) {
+          const bit = 31 - Math.clz32(word & -word);
+          word &= word - 1;
+          list.push(w * 32 + bit);
+        }
+      }
+      list.sort((a, b) => a - b);
+    }
+    for (const cpu of list) {
+      if (cpu >= cpus) throw new ConfigError("nodes", `node ${nid} lists CPU ${cpu} but only CPUs 0-${cpus - 1} are possible`);
+      if (cpuToNode[cpu] !== -1) throw new ConfigError("nodes", `CPU ${cpu} is in node ${cpuToNode[cpu]} and node ${nid}`);
+      cpuToNode[cpu] = nid;
+    }
+    nodeCpus.push(list);
+  });
+  const missing = cpuToNode.indexOf(-1);
+  if (missing >= 0) throw new ConfigError("nodes", `CPU ${missing} is in no node (the nodes must cover CPUs 0-${cpus - 1})`);
+  return { nodeCpus, cpuToNode };
+}
+
+/** The cpulist of a sorted CPU list (`0-3,8`). */
+export function formatCpulist(list: readonly number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < list.length; ) {
+    let j = i;
+    while (j + 1 < list.length && list[j + 1] === list[j]! + 1) j++;
+    out.push(j > i ? `${list[i]}-${list[j]}` : `${list[i]}`);
+    i = j + 1;
+  }
+  return out.join(",");
+}
+
+/** The default nodes: halves on NUMA arches (x86_64 default: 0-3;4-7), one node otherwise. */
+export function defaultNodes(cpus: number, numa: boolean): string {
+  if (!numa || cpus < 2) return formatCpulist(Array.from({ length: cpus }, (_, i) => i));
+  const half = Math.ceil(cpus / 2);
+  return `${formatCpulist(Array.from({ length: half }, (_, i) => i))};${formatCpulist(
+    Array.from({ length: cpus - half }, (_, i) => half + i),
+  )}`;
+}
+
+/** Looks an arch up among the definitions a build carries. */
+export type ArchLookup = (name: ArchName) => KernelArchDefinition | undefined;
+
+/** Merges configs left to right; undefined values do not override. */
+export function mergeConfigs(...layers: readonly KernelConfig[]): KernelConfig {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) for (const [k, v] of Object.entries(layer)) if (v !== undefined) out[k] = v;
+  return out as KernelConfig;
+}
+
+/**
+ * Checks a config against the arch that will run it and fills in every
+ * default.
+ * @throws ConfigError naming the first setting that cannot work
+ */
+export function resolveConfig(input: KernelConfig, lookup: ArchLookup): ResolvedKernelConfig {
+  if (input === null || typeof input !== "object") throw new ConfigError("config", "must be an object");
+  for (const k of Object.keys(input)) {
+    if (!(CONFIG_KEYS as readonly string[]).includes(k)) throw new ConfigError(k, `unknown setting (known: ${CONFIG_KEYS.join(", ")})`);
+  }
+  const c = mergeConfigs(DEFAULT_CONFIG, input);
+
+  const arch = oneOf<ArchName>("arch", c.arch, ARCH_NAMES);
+  const def = lookup(arch);
+  if (def === undefined) throw new ConfigError("arch", `${arch} is not built into this kernel build`);
+
+  const cpus = intOf("cpus", c.cpus, 1);
+  if (cpus > def.nrCpusMax) {
+    throw new ConfigError("cpus", `${cpus} possible CPUs exceed the ${arch} NR_CPUS limit of ${def.nrCpusMax}`);
+  }
+  const nrCpus = c.nrCpus === undefined ? Math.max(def.nrCpusDefault, cpus) : intOf("nrCpus", c.nrCpus, 1);
+  if (nrCpus > def.nrCpusMax) throw new ConfigError("nrCpus", `NR_CPUS=${nrCpus} exceeds the ${arch} maximum of ${def.nrCpusMax}`);
+  if (cpus > nrCpus) throw new ConfigError("cpus", `${cpus} possible CPUs exceed CONFIG_NR_CPUS=${nrCpus}`);
+
+  const nodesText = c.nodes === undefined ? defaultNodes(cpus, def.numa) : c.nodes;
+  if (typeof nodesText !== "string") throw new ConfigError("nodes", "must be a string such as 0-3;4-7");
+  const { nodeCpus, cpuToNode } = parseNodes(nodesText, cpus);
+  if (nodeCpus.length > 1 && !def.numa) {
+    throw new ConfigError("nodes", `${arch} has no CONFIG_NUMA: give one node (e.g. 0-${cpus - 1}), not ${nodeCpus.length}`);
+  }
+
+  const memPerNode = c.memPerNode === undefined ? def.memPerNodeDefault : sizeOf("memPerNode", c.memPerNode);
+  const pageSize = 2 ** def.pageShift;
+  if (memPerNode < 16 * 2 ** 20) throw new ConfigError("memPerNode", `${memPerNode} bytes is below the 16M minimum per node`);
+  if (memPerNode % pageSize !== 0) throw new ConfigError("memPerNode", `${memPerNode} is not a multiple of the page size ${pageSize}`);
+  if (memPerNode * nodeCpus.length > def.memTotalMax) {
+    throw new ConfigError(
+      "memPerNode",
+      `${nodeCpus.length} x ${memPerNode} bytes exceed what a ${arch} machine can hold (0x${def.memTotalMax.toString(16)} bytes)`,
+    );
+  }
+
+  const population = oneOf<PopulationName>("population", c.population, POPULATION_NAMES);
+  const percpuAlloc = oneOf<PcpuFc>("percpuAlloc", c.percpuAlloc, PERCPU_ALLOC_NAMES);
+  if (percpuAlloc !== "auto" && !def.firstChunks.includes(percpuAlloc)) {
+    throw new ConfigError(
+      "percpuAlloc",
+      `${arch} does not build the ${percpuAlloc} first chunk allocator (it has ${def.firstChunks.join(", ")})`,
+    );
+  }
+  const allocator = oneOf<AllocatorName>("allocator", c.allocator, ALLOCATOR_NAMES);
+  const stats = boolOf("stats", c.stats);
+  const modules = boolOf("modules", c.modules);
+  const trace = boolOf("trace", c.trace);
+  const debugChecks = boolOf("debugChecks", c.debugChecks);
+  const seed = intOf("seed", c.seed, 0);
+
+  if (!isPcpuEra(c.era)) throw new ConfigError("era", `${JSON.stringify(c.era)} is not one of ${PCPU_ERAS.join(", ")}`);
+  const era: PcpuEra = c.era;
+  if (!def.eras.includes(era)) throw new ConfigError("era", `${arch} models the eras ${def.eras.join(", ")}, not ${era}`);
+
+  const staticSize = c.staticSize === undefined ? def.defaultStaticSize : sizeOf("staticSize", c.staticSize);
+  if (staticSize === 0) throw new ConfigError("staticSize", "must be above 0 (the kernel always has static percpu variables)");
+  const opt = (k: "reservedSize" | "dynSize" | "atomSize"): number | null => (c[k] === undefined ? null : sizeOf(k, c[k]));
+  const reservedSize = opt("reservedSize");
+  const dynSize = opt("dynSize");
+  const atomSize = opt("atomSize");
+  if (reservedSize !== null && reservedSize % 4 !== 0) {
+    throw new ConfigError("reservedSize", `${reservedSize} is not a multiple of PCPU_MIN_ALLOC_SIZE (4)`);
+  }
+  if (atomSize !== null && (atomSize < pageSize || (atomSize & (atomSize - 1)) !== 0 || atomSize > 2 ** 30)) {
+    throw new ConfigError("atomSize", `${atomSize} must be a power of two between the page size ${pageSize} and 1G`);
+  }
+  const maxUnit = 2 ** 30;
+  if (staticSize + (reservedSize ?? 0) + (dynSize ?? 0) > maxUnit) {
+    throw new ConfigError("staticSize", "static + reserved + dynamic sizes exceed 1G per unit");
+  }
+
+  /* percpu-km serves a chunk from one contiguous page block: one group only (pcpu_verify_alloc_info). */
+  const groups = def.groupsByNode && percpuAlloc !== "page" ? nodeCpus.filter((l) => l.length > 0).length : 1;
+  if (population === "km" && groups > 1) {
+    throw new ConfigError(
+      "population",
+      `km cannot handle more than one group: ${arch} groups the first chunk by NUMA node and the nodes give ${groups}; use one node, percpuAlloc page, or population vm`,
+    );
+  }
+
+  return {
+    arch,
+    cpus,
+    nodes: nodeCpus.map(formatCpulist).join(";"),
+    nodeCpus,
+    cpuToNode,
+    memPerNode,
+    population,
+    percpuAlloc,
+    allocator,
+    stats,
+    staticSize,
+    reservedSize,
+    dynSize,
+    atomSize,
+    era,
+    nrCpus,
+    modules,
+    seed,
+    trace,
+    debugChecks,
+  };
+}
