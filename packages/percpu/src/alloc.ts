@@ -102,6 +102,11 @@ export function pcpuAlloc(
     if (reserved && pcpu.reservedChunk !== null) {
       chunk = pcpu.reservedChunk;
       off = pcpu.area.findFit(chunk, size, align, isAtomic);
+      if (off >= 0 && pcpu.area.prepareChunk !== undefined && !pcpu.area.prepareChunk(chunk, isAtomic)) {
+        /* 3.18-4.13: the reserved chunk's area map could not be extended. */
+        err = "failed to extend area map of reserved chunk";
+        return pcpuAllocFail(pcpu, true, reserved, isAtomic, doWarn, size, align, err);
+      }
       if (off >= 0) off = pcpu.area.allocArea(chunk, size, align, off);
       if (off >= 0) break found;
       err = "alloc from reserved chunk failed";

@@ -38,8 +38,22 @@ export class PcpuDebug {
   readonly live = new Map<PcpuChunk, Map<number, number>>();
   /** Number of checks run (for reports). */
   checks = 0;
+  /**
+   * Chunks whose allocator metadata changed since the last check: only they
+   * get the full (map-wide) check; every chunk gets the cheap ones, and
+   * every `fullEvery`-th check covers all chunks, so corruption of an
+   * untouched chunk is still caught.
+   */
+  readonly dirty = new Set<PcpuChunk>();
+  fullEvery = 64;
+
+  /** Note that a chunk's metadata changed (alloc, free, populate). */
+  touch(chunk: PcpuChunk): void {
+    this.dirty.add(chunk);
+  }
 
   remember(chunk: PcpuChunk, off: number, size: number): void {
+    this.dirty.add(chunk);
     let m = this.live.get(chunk);
     if (m === undefined) {
       m = new Map();
@@ -49,6 +63,7 @@ export class PcpuDebug {
   }
 
   forget(chunk: PcpuChunk, off: number): void {
+    this.dirty.add(chunk);
     const m = this.live.get(chunk);
     if (m === undefined) return;
     m.delete(off);
@@ -92,17 +107,22 @@ export class PcpuDebug {
 
   /** Run every check; throw PcpuInvariantError on the first violation. */
   checkOrThrow(pcpu: Percpu, where: string): void {
-    const v = checkPercpuInvariants(pcpu);
+    const full = this.checks % this.fullEvery === 0;
+    const v = checkPercpuInvariants(pcpu, full ? null : this.dirty);
+    this.dirty.clear();
     this.checks++;
     if (v !== null) throw new PcpuInvariantError(where, v);
   }
 }
 
 /**
- * Check the hard invariants of spec 12.1 over every chunk.
+ * Check the hard invariants of spec 12.1 over every chunk. With `only`,
+ * the map-wide checks (allocator metadata, live areas populated) run just
+ * for those chunks; the counters, empty pages and slot placement are
+ * checked for all.
  * @returns the first violation as text, or null.
  */
-export function checkPercpuInvariants(pcpu: Percpu): string | null {
+export function checkPercpuInvariants(pcpu: Percpu, only: ReadonlySet<PcpuChunk> | null = null): string | null {
   const debug = pcpu.debug;
   const k = pcpu.constants;
   const chunks: PcpuChunk[] = pcpu.allChunks();
@@ -113,10 +133,13 @@ export function checkPercpuInvariants(pcpu: Percpu): string | null {
   for (const chunk of chunks) {
     const tag = `chunk ${chunk.id}`;
     const isRecord = chunk === pcpu.firstChunk || chunk === pcpu.reservedChunk;
-    const live = debug !== null ? debug.liveAreas(chunk) : [];
+    const deep = only === null || only.has(chunk);
+    const live = debug !== null && deep ? debug.liveAreas(chunk) : [];
 
-    const areaViolation = pcpu.area.checkChunk(chunk, live);
-    if (areaViolation !== null) return `${tag}: ${areaViolation}`;
+    if (deep) {
+      const areaViolation = pcpu.area.checkChunk(chunk, live);
+      if (areaViolation !== null) return `${tag}: ${areaViolation}`;
+    }
 
     /* 4. populated accounting */
     const weight = bitmapWeight(chunk.populated, chunk.nrPages);

@@ -190,7 +190,7 @@ export function pcpuEmbedFirstChunk(
         }
         /* copy and return the unused part */
         copyStaticImage(pcpu, ptr, ai.staticSize);
-        pcpuFcFree(pcpu, m.__pa(ptr + sizeSum), ai.unitSize - sizeSum);
+        if (ai.unitSize > sizeSum) pcpuFcFree(pcpu, m.__pa(ptr + sizeSum), ai.unitSize - sizeSum);
       }
     }
 

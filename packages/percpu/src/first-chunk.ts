@@ -65,7 +65,7 @@ function setupBug(pcpu: Percpu, ai: PcpuAllocInfo, cond: string): never {
   log.printk(LOGLEVEL_EMERG, pcpuFailedToInitializeLine(pcpu.era, cond));
   const possible = bitmapFromBits(Array.from({ length: n }, (_, i) => i), n);
   log.printk(LOGLEVEL_EMERG, pcpuCpuPossibleMaskLine(pcpu.era, possible, n));
-  for (const line of pcpuDumpAllocInfo(ai, pcpu.nrPossibleCpus)) log.printk(LOGLEVEL_EMERG, line);
+  for (const line of pcpuDumpAllocInfo(ai, pcpu.nrPossibleCpus, pcpu.constants.NR_CPUS)) log.printk(LOGLEVEL_EMERG, line);
   throw new PcpuBug(`percpu: failed to initialize, ${cond}`);
 }
 
@@ -135,7 +135,7 @@ export function pcpuSetupFirstChunk(pcpu: Percpu, ai: PcpuAllocInfo, baseAddr: n
 
   /* we're ready, commit */
   const dumpLevel = pcpu.era === "v2.6.32" || pcpu.era === "v2.6.30" ? LOGLEVEL_INFO : LOGLEVEL_DEBUG;
-  for (const line of pcpuDumpAllocInfo(ai, nrCpuIds)) pcpu.machine.log.printk(dumpLevel, line);
+  for (const line of pcpuDumpAllocInfo(ai, nrCpuIds, k.NR_CPUS)) pcpu.machine.log.printk(dumpLevel, line);
 
   pcpu.nrUnits = unit;
   pcpu.nrGroups = ai.nrGroups;

@@ -232,6 +232,7 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
     const held = this.lock.isLocked();
     if (!held) this.lock.lock();
     pcpuChunkMarkPopulated(chunk, s, e);
+    if (this.debug !== null) this.debug.touch(chunk as PcpuChunk);
     this.nrPopulated += e - s;
     pcpuUpdateEmptyPages(this, chunk as PcpuChunk, e - s);
     if (!held) this.lock.unlock();
@@ -244,6 +245,7 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
    */
   pcpuChunkDepopulated(chunk: PcpuChunkView, s: number, e: number): void {
     pcpuChunkMarkDepopulated(chunk, s, e);
+    if (this.debug !== null) this.debug.touch(chunk as PcpuChunk);
     this.nrPopulated -= e - s;
     pcpuUpdateEmptyPages(this, chunk as PcpuChunk, -(e - s));
   }

@@ -2,3 +2,4 @@
 export * from "./boot.js";
 export * from "./conformance.js";
 export * from "./rng.js";
+export * from "./stress.js";
