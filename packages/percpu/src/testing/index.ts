@@ -3,3 +3,4 @@ export * from "./boot.js";
 export * from "./conformance.js";
 export * from "./rng.js";
 export * from "./stress.js";
+export * from "./balance.js";
