@@ -141,6 +141,7 @@ export function ftraceLine(ev: PcpuTraceEvent, framing: TraceFraming, opts: Ftra
  *
  * @kernel kernel/trace/trace.c print_func_help_header_irq
  * @param opts header options
+ * @param nrRecords the entries count used when `opts.entries` is not given
  * @returns the header lines, each ending in a newline
  */
 export function ftraceHeader(opts: FtraceFileOptions, nrRecords = 0): string {
