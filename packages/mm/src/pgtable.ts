@@ -150,9 +150,9 @@ export class PageTable {
     const v0 = start / this.pageSize;
     const v1 = end / this.pageSize;
     let cleared = 0;
-    for (let key = Math.floor(v0 / per); key * per < v1; key++) {
-      const leaf = this.leaves.get(key);
-      if (leaf === undefined) continue;
+    const k0 = Math.floor(v0 / per);
+    const k1 = Math.ceil(v1 / per);
+    const clearLeaf = (key: number, leaf: Float64Array) => {
       const i0 = Math.max(v0 - key * per, 0);
       const i1 = Math.min(v1 - key * per, per);
       for (let i = i0; i < i1; i++) {
@@ -161,6 +161,15 @@ export class PageTable {
           cleared++;
         }
       }
+    };
+    if (k1 - k0 <= this.leaves.size) {
+      for (let key = k0; key < k1; key++) {
+        const leaf = this.leaves.get(key);
+        if (leaf !== undefined) clearLeaf(key, leaf);
+      }
+    } else {
+      // A huge range over a sparse table: visit the leaves that exist.
+      for (const [key, leaf] of this.leaves) if (key >= k0 && key < k1) clearLeaf(key, leaf);
     }
     if (cleared) {
       this.nMapped -= cleared;
