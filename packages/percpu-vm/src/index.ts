@@ -1,2 +1,3 @@
 // @pcpu/percpu-vm: public exports only.
-export {};
+export * from "./api.js";
+export * from "./percpu-vm.js";

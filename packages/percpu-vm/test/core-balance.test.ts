@@ -1,6 +1,7 @@
 // The core's balance-work scenarios (numbers for a lazily populating backend) run on percpu-vm.
 import { bootTestKernel, describePercpuBalance } from "@pcpu/percpu/testing";
 import { createPercpuVm } from "@pcpu/percpu-vm";
+
 describePercpuBalance({
   name: "vm",
   boot: (o) => bootTestKernel({ population: createPercpuVm(), ...o }),
