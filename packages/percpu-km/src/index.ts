@@ -1,2 +1,3 @@
 // @pcpu/percpu-km: public exports only.
-export {};
+export * from "./api.js";
+export * from "./percpu-km.js";
