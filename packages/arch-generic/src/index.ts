@@ -1,2 +1,8 @@
 // @pcpu/arch-generic: public exports only.
-export {};
+export * from "./api.js";
+export * from "./era.js";
+export * from "./arch-percpu.js";
+export * from "./percpu-alloc-param.js";
+export * from "./static-section.js";
+export * from "./generic-arch.js";
+export * from "./boot.js";

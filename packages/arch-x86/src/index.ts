@@ -1,2 +1,7 @@
 // @pcpu/arch-x86: public exports only.
-export {};
+export * from "./api.js";
+export * from "./canonical.js";
+export * from "./percpu-segment.js";
+export * from "./setup-percpu.js";
+export * from "./x86-64.js";
+export * from "./i386.js";
