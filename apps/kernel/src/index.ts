@@ -4,6 +4,7 @@ export * from "./assemble.js";
 export * from "./config.js";
 export * from "./kconfig.js";
 export * from "./kernel.js";
+export * from "./definitions.js";
 export * from "./registry.js";
 export * from "./report.js";
 export * from "./replay.js";

@@ -13,7 +13,6 @@ import {
   allocPercpuGfp,
   allocReservedPercpu,
   freePercpu,
-  type PcpuAllocOpts,
   type PcpuArchHooks,
   type PcpuPtr,
   type PcpuTraceEvent,
@@ -43,6 +42,11 @@ import {
   type TraceFraming,
 } from "@pcpu/percpu-stats";
 import type { GfpArg, KernelCounters, ResolvedKernelConfig } from "./api.js";
+
+/** Options of one allocation (the `%pS` call site the alloc tracepoint prints). */
+export interface KernelAllocOpts {
+  readonly callSite?: string;
+}
 
 /** A misuse of the kernel object by its caller (bad width, unknown debugfs file, ...). */
 export class KernelApiError extends Error {
@@ -137,9 +141,9 @@ export interface ThisCpuOps {
 /** The percpu API of a kernel. */
 export interface KernelPercpuApi {
   /** `__alloc_percpu_gfp(size, align, gfp)`: a zeroed area, or null. */
-  alloc(size: number, align: number, gfp?: GfpArg, opts?: PcpuAllocOpts): PcpuPtr | null;
+  alloc(size: number, align: number, gfp?: GfpArg, opts?: KernelAllocOpts): PcpuPtr | null;
   /** `__alloc_reserved_percpu(size, align)`: from the reserved chunk, or null. */
-  allocReserved(size: number, align: number, opts?: PcpuAllocOpts): PcpuPtr | null;
+  allocReserved(size: number, align: number, opts?: KernelAllocOpts): PcpuPtr | null;
   /** `free_percpu(ptr)`; false when refused as misuse (a WARN is logged). */
   free(ptr: PcpuPtr | null): boolean;
   /** `per_cpu_ptr(ptr, cpu)`: the virtual address of CPU `cpu`'s copy. */

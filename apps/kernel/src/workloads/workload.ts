@@ -1,0 +1,87 @@
+/*
+ * What a workload is: a deterministic driver of a booted kernel that
+ * mirrors one real user of percpu memory, sized by ops and scale and
+ * seeded. Workloads only use the Kernel API, the way kernel code only uses
+ * include/linux/percpu.h.
+ */
+
+import type { Kernel } from "../kernel.js";
+
+export type WorkloadName = "bpf-map" | "modules" | "atomic-burst" | "counters";
+export const WORKLOAD_NAMES: readonly WorkloadName[] = ["bpf-map", "modules", "atomic-burst", "counters"];
+
+/** How a workload is run. */
+export interface WorkloadOptions {
+  /** Operations to perform (each workload defines its unit); default: the workload's. */
+  readonly ops?: number;
+  /** Multiplies the sizes of the structures (map entries, burst lengths, counters). Default 1. */
+  readonly scale?: number;
+  /** Seed of the workload's choices. Default: the kernel's seed. */
+  readonly seed?: number;
+  /** Called now and then with the operations done so far. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** What a workload reports beyond the kernel's own counters. */
+export interface WorkloadResult {
+  readonly workload: WorkloadName;
+  readonly ops: number;
+  /** Values read back and checked (all passed, or the run threw). */
+  readonly checks: number;
+  /** Workload-specific numbers (maps created, modules that failed to load, ...). */
+  readonly details: Readonly<Record<string, number>>;
+}
+
+/** A workload. */
+export interface Workload {
+  readonly name: WorkloadName;
+  readonly description: string;
+  readonly defaultOps: number;
+  run(kernel: Kernel, opts: WorkloadOptions): WorkloadResult;
+}
+
+/** A value read back that is not what the workload wrote: the allocator or the memory model is broken. */
+export class WorkloadCheckError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "WorkloadCheckError";
+  }
+}
+
+/** A small seeded generator (mulberry32): deterministic choices, one per workload run. */
+export class Rng {
+  private s: number;
+  constructor(seed: number) {
+    this.s = seed >>> 0 || 0x9e3779b9;
+  }
+  /** A float in [0, 1). */
+  next(): number {
+    this.s = (this.s + 0x6d2b79f5) >>> 0;
+    let t = this.s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  /** An integer in [lo, hi]. */
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.next() * (hi - lo + 1));
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.next() * xs.length)]!;
+  }
+}
+
+/** Resolved ops, scale and seed. */
+export function workloadParams(kernel: Kernel, w: { defaultOps: number }, o: WorkloadOptions) {
+  const ops = o.ops ?? w.defaultOps;
+  const scale = o.scale ?? 1;
+  if (!Number.isSafeInteger(ops) || ops < 0) throw new RangeError(`ops must be a non-negative integer, got ${ops}`);
+  if (!(scale > 0 && scale <= 1024)) throw new RangeError(`scale must be in (0, 1024], got ${scale}`);
+  const rng = new Rng(o.seed ?? kernel.config.seed);
+  const progress = o.onProgress ?? null;
+  const every = Math.max(1, Math.floor(ops / 200));
+  const tick = (done: number) => {
+    if (progress !== null && (done % every === 0 || done === ops)) progress(done, ops);
+  };
+  return { ops, scale, rng, tick };
+}
