@@ -200,7 +200,12 @@ export interface AreaAllocator {
   readonly name: "bitmap" | "area-map";
   /** Create the metadata of a fresh chunk (`pcpu_alloc_chunk` part): everything free. False on (injected) metadata allocation failure. */
   initChunk(chunk: PcpuChunkView): boolean;
-  /** Hide `[0, startOffset)` and `[nrPages*PAGE_SIZE - endOffset, end)` of a first-chunk record (`pcpu_alloc_first_chunk`). */
+  /**
+   * Build the metadata of a first-chunk record from boot memory (cannot
+   * fail) and hide `[0, startOffset)` and `[nrPages*PAGE_SIZE - endOffset,
+   * end)` (`pcpu_alloc_first_chunk`). The caller has set free_bytes and
+   * nr_empty_pop_pages = nr_pages.
+   */
   initFirstChunk(chunk: PcpuChunkView): void;
   /** Release the metadata (`pcpu_free_chunk` part). */
   freeChunk(chunk: PcpuChunkView): void;

@@ -33,7 +33,7 @@ import { eraHasReclaim } from "./balance.js";
  * `pcpu_alloc_first_chunk(tmp_addr, map_size)`: a chunk record serving
  * `[tmp_addr, tmp_addr + map_size)` of every unit of the first chunk.
  * @kernel mm/percpu.c pcpu_alloc_first_chunk
- * @context boot; panics (throws) when the metadata cannot be allocated.
+ * @context boot.
  */
 export function pcpuAllocFirstChunk(pcpu: Percpu, tmpAddr: number, mapSize: number): PcpuChunk {
   const pageSize = pcpu.constants.PAGE_SIZE;
@@ -45,15 +45,16 @@ export function pcpuAllocFirstChunk(pcpu: Percpu, tmpAddr: number, mapSize: numb
 
   const chunk = pcpu.newChunkRecord(nrPages, startOffset, endOffset, true);
   chunk.baseAddr = alignedAddr;
-  if (!pcpu.area.initChunk(chunk)) {
-    throw new PcpuBug(`percpu: pcpu_alloc_first_chunk: failed to allocate metadata for ${regionSize} bytes`);
-  }
   /* The first chunk is always fully populated and its pages start empty. */
   bitmapSet(chunk.populated, 0, nrPages);
   chunk.nrPopulated = nrPages;
   chunk.nrEmptyPopPages = nrPages;
   chunk.freeBytes = mapSize;
-  /* Hide the alignment slop at both ends (updates the empty-page counts). */
+  /*
+   * Build the metadata from boot memory (memblock_alloc_or_panic: it cannot
+   * fail) and hide the alignment slop at both ends (updates the empty-page
+   * counts).
+   */
   pcpu.area.initFirstChunk(chunk);
   return chunk;
 }

@@ -29,3 +29,12 @@ export { createBitmapAllocator } from "./bitmap-allocator.js";
 export { createAreaMapAllocator, PcpuAreaMapAllocator, type AreaMapAllocatorOptions } from "./area-map-allocator.js";
 export { PcpuAreaMap, PERCPU_DYNAMIC_EARLY_SLOTS, pcpuAreaMapOf } from "./area-map.js";
 export { pcpuAreaMapCheck, pcpuAreaMapAudit } from "./area-map-check.js";
+export {
+  PcpuBitmapAllocator,
+  PcpuBitmapArea,
+  type BitmapAllocatorOptions,
+  pcpuBitmapArea,
+  pcpuCheckBitmapChunk,
+  pcpuAuditBitmapChunk,
+} from "./bitmap-allocator.js";
+export { PcpuBlockMd } from "./block-md.js";
