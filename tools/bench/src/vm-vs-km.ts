@@ -9,13 +9,22 @@
  * host memory behind touched frames.
  *
  * The strategies are passed in, so this module does not import them: the
- * registry (or a caller) supplies percpu-vm and percpu-km.
+ * registry (or a caller) supplies percpu-vm and percpu-km. `vmVsKmReport`
+ * returns the runner's `{ text, json }` report.
  */
 
 import type { Machine } from "@pcpu/mm";
 import { allocPercpu, freePercpu, type PcpuPtr, type PopulationFactory, perCpuPtr } from "@pcpu/percpu";
 import { bootTestKernel, Rng } from "@pcpu/percpu/testing";
-import { type Benchmark, type BenchOptions, type BenchResult, row } from "../bench.js";
+
+/** How much to run: `quick` is the CI-sized configuration. */
+export interface VmVsKmOptions {
+  readonly quick: boolean;
+  /** Timed runs per strategy and machine (best is kept); default 3, 1 with quick. */
+  readonly runs?: number;
+  /** Progress lines (stderr in the runner). */
+  readonly progress?: (line: string) => void;
+}
 
 /** A population strategy to compare. */
 export interface PopulationStrategy {
@@ -130,14 +139,15 @@ export function churn(s: PopulationStrategy, cpus: number, ops: number, seed: nu
 }
 
 /** Runs every strategy on a UP and a 4-CPU machine, best of `runs` for time. */
-export function runVmVsKm(opts: BenchOptions, strategies: readonly PopulationStrategy[]): VmVsKmRow[] {
+export function runVmVsKm(opts: VmVsKmOptions, strategies: readonly PopulationStrategy[]): VmVsKmRow[] {
   const ops = opts.quick ? 2000 : 20000;
-  const runs = opts.quick ? 1 : 3;
+  const runs = opts.runs ?? (opts.quick ? 1 : 3);
   const out: VmVsKmRow[] = [];
   /* Warm the JIT on every strategy first, so the first one timed is not penalised. */
   for (const s of strategies) churn(s, 4, ops, 0x5eed);
   for (const cpus of [1, 4]) {
     for (const s of strategies) {
+      opts.progress?.(`vm-vs-km: ${s.name}, ${cpus} CPU(s), ${ops} operations x ${runs}`);
       let best: VmVsKmRow | null = null;
       for (let r = 0; r < runs; r++) {
         const x = churn(s, cpus, ops, 0x5eed);
@@ -184,23 +194,23 @@ export function formatVmVsKmTable(rows: readonly VmVsKmRow[]): string[] {
 }
 
 /**
- * The registered benchmark: the time rows as ratios against the first
- * strategy (the baseline, percpu-vm), one per machine.
+ * The benchmark's report as the runner prints it: the table, then each
+ * strategy's time per operation as a ratio to the first strategy's
+ * (the baseline, percpu-vm) on the same machine.
  */
-export function vmVsKmBenchmark(strategies: readonly PopulationStrategy[]): Benchmark {
-  return {
-    name: "vm-vs-km",
-    description: "the same percpu churn on percpu-vm and percpu-km (time, pages, host memory)",
-    run(opts: BenchOptions): BenchResult {
-      const rows = runVmVsKm(opts, strategies);
-      const base = strategies[0]!.name;
-      const out = [];
-      for (const r of rows) {
-        if (r.strategy === base) continue;
-        const b = rows.find((x) => x.strategy === base && x.cpus === r.cpus)!;
-        out.push(row(`churn op, ${r.strategy}, ${r.cpus} CPU(s)`, r.nsPerOp, b.nsPerOp, base));
-      }
-      return { name: "vm-vs-km", rows: out };
-    },
-  };
+export function vmVsKmReport(
+  opts: VmVsKmOptions,
+  strategies: readonly PopulationStrategy[],
+): { text: string; json: { rows: VmVsKmRow[] } } {
+  const rows = runVmVsKm(opts, strategies);
+  const base = strategies[0]!.name;
+  const lines = ["vm-vs-km: the same churn on each population strategy", ...formatVmVsKmTable(rows)];
+  for (const r of rows) {
+    if (r.strategy === base) continue;
+    const b = rows.find((x) => x.strategy === base && x.cpus === r.cpus)!;
+    lines.push(
+      `  ${r.strategy}, ${r.cpus} CPU(s): time per operation ${(r.nsPerOp / b.nsPerOp).toFixed(2)} x ${base}`,
+    );
+  }
+  return { text: lines.join("\n"), json: { rows } };
 }
