@@ -11,8 +11,18 @@
  * one arch).
  */
 
-import type { Machine, MachineConfig } from "@pcpu/mm";
-import type { PcpuArchHooks, PcpuEra, PcpuFc, PcpuStaticSection, Percpu, PopulationFactory } from "@pcpu/percpu";
+import type { Machine } from "@pcpu/mm";
+import type {
+  AreaAllocatorFactory,
+  PcpuArchHooks,
+  PcpuEra,
+  PcpuFc,
+  PcpuObserver,
+  PcpuOptions,
+  PcpuTraceSink,
+  Percpu,
+  PopulationFactory,
+} from "@pcpu/percpu";
 
 /** The arches a kernel can be built for (`ARCH=` plus the word size). */
 export type ArchName = "x86_64" | "i386" | "arm" | "sparc32" | "s390";
@@ -106,40 +116,35 @@ export interface ResolvedKernelConfig {
   readonly debugChecks: boolean;
 }
 
-/** What an arch is asked when the machine is built. */
-export interface ArchMachineRequest {
-  readonly cpus: number;
-  readonly cpuToNode: readonly number[];
-  readonly nrNodes: number;
-  readonly memPerNode: number;
-  readonly seed: number;
-  readonly era: PcpuEra;
+/** What the core is built with, besides the arch's own parts. */
+export interface KernelCoreParts {
+  readonly area: AreaAllocatorFactory;
+  readonly population: PopulationFactory;
+  readonly observer: PcpuObserver | null;
+  readonly trace: PcpuTraceSink | null;
+  readonly options: PcpuOptions;
 }
 
-/** What an arch's setup_per_cpu_areas is told. */
-export interface ArchSetupRequest {
-  /** `percpu_alloc=`. */
-  readonly percpuAlloc: PcpuFc;
-  /** Overrides of the arch's own reserved/dyn/atom request; null keeps the arch's. */
-  readonly reservedSize: number | null;
-  readonly dynSize: number | null;
-  readonly atomSize: number | null;
-  /** CONFIG_NR_CPUS (the `setup_percpu:` line prints it). */
-  readonly nrCpus: number;
-  /** CONFIG_NUMA with more than one node. */
-  readonly numa: boolean;
-  readonly cpuToNode: readonly number[];
+/** What an arch's boot produced. */
+export interface ArchBooted {
+  readonly machine: Machine;
+  readonly pcpu: Percpu;
+  /** The hooks installed by setup_per_cpu_areas. */
+  readonly arch: PcpuArchHooks;
 }
 
 /**
- * The arch contract the kernel app assembles against: the machine an arch
- * boots on, where its static percpu section lives, its setup_per_cpu_areas
- * and its limits. One definition per arch name.
+ * The arch contract the kernel app assembles against: its limits (checked
+ * before boot) and `boot`, which builds the machine, places `.data..percpu`,
+ * creates the core from `core` and runs the arch's setup_per_cpu_areas and
+ * CPU bring-up, honouring the config's size overrides.
  */
 export interface KernelArchDefinition {
   readonly name: ArchName;
   /** The package that implements it (`@pcpu/arch-x86`). */
   readonly packageName: string;
+  /** Whether the arch package itself does the work, or the app's stand-in (until the package exports it). */
+  readonly source: "package" | "stand-in";
   readonly bits: 32 | 64;
   readonly pageShift: number;
   /** CONFIG_NR_CPUS default and maximum of the arch's Kconfig. */
@@ -154,18 +159,14 @@ export interface KernelArchDefinition {
   readonly eras: readonly PcpuEra[];
   readonly defaultStaticSize: number;
   readonly memPerNodeDefault: number;
-  /** Largest memPerNode × nodes the machine layout accepts. */
+  /** Largest memPerNode x nodes the machine layout accepts. */
   readonly memTotalMax: number;
-  /** The machine (page size, address width, vmalloc, NUMA). */
-  machineConfig(req: ArchMachineRequest): MachineConfig;
-  /** Put the kernel image's `.data..percpu` template into memory. */
-  placeStaticSection(machine: Machine, staticSize: number, era: PcpuEra): PcpuStaticSection;
   /**
-   * `setup_per_cpu_areas()`: build the first chunk, fill the per-CPU
-   * offsets and publish them the arch's way; returns the installed hooks.
-   * Throws (a panic) when no first chunk can be built.
+   * Boot: machine, static section, core, setup_per_cpu_areas, bring-up.
+   * Throws a ConfigError-worthy RangeError for a layout the arch refuses,
+   * and the kernel's panic text when no first chunk can be built.
    */
-  setupPerCpuAreas(pcpu: Percpu, req: ArchSetupRequest): PcpuArchHooks;
+  boot(config: ResolvedKernelConfig, core: KernelCoreParts): ArchBooted;
 }
 
 /** A population backend as the kernel app assembles it. */

@@ -9,9 +9,9 @@
  * and imports none: a per-build bundle passes exactly one of each.
  */
 
-import { Machine, MachineConfigError } from "@pcpu/mm";
+import { type Machine, MachineConfigError } from "@pcpu/mm";
 import * as percpuPackage from "@pcpu/percpu";
-import { type AreaAllocatorFactory, createBitmapAllocator, pcpuConstants, Percpu } from "@pcpu/percpu";
+import { type AreaAllocatorFactory, createBitmapAllocator } from "@pcpu/percpu";
 import { PcpuStats, PcpuTraceRecorder } from "@pcpu/percpu-stats";
 import type { AllocatorName, KernelConfig, KernelCounters, KernelDefinitions, ResolvedKernelConfig } from "./api.js";
 import { ConfigError, resolveConfig } from "./config.js";
@@ -55,43 +55,28 @@ export function assembleKernel(config: KernelConfig | ResolvedKernelConfig, defs
   if (c.population !== defs.population.name) {
     throw new ConfigError("population", `${c.population} is not built into this kernel build (it has ${defs.population.name})`);
   }
-  const area = areaAllocatorFactory(c.allocator);
-  const def = defs.arch;
-
-  let machine: Machine;
-  try {
-    machine = new Machine(
-      def.machineConfig({ cpus: c.cpus, cpuToNode: c.cpuToNode, nrNodes: c.nodeCpus.length, memPerNode: c.memPerNode, seed: c.seed, era: c.era }),
-    );
-  } catch (e) {
-    if (e instanceof MachineConfigError) throw new ConfigError("memPerNode", e.message);
-    throw e;
+  if (c.population === "km" && c.percpuAlloc === "page") {
+    /* mm/percpu-km.c: #error "contiguous percpu allocation is incompatible with paged first chunk" */
+    throw new ConfigError("population", "km cannot serve a page first chunk (percpuAlloc page): contiguous percpu allocation is incompatible with paged first chunk");
   }
-  const constants = pcpuConstants({ pageShift: def.pageShift, bits: def.bits, nrCpus: c.nrCpus, modules: c.modules, era: c.era });
+  const area = areaAllocatorFactory(c.allocator);
+  const population = defs.population.factory();
   const counters: KernelCounters = { allocs: 0, frees: 0, failures: 0, chunksCreated: 0, chunksDestroyed: 0, chunks: 0, peakChunks: 0 };
   const stats = c.stats ? new PcpuStats() : null;
-  const recorder = c.trace ? new PcpuTraceRecorder(kernelTraceFraming(machine)) : null;
-
+  /* The machine is built inside the arch's boot; the backend factory is the first to see it. */
+  let machineRef: Machine | null = null;
+  const recorder = c.trace ? new PcpuTraceRecorder(kernelTraceFraming(() => machineRef)) : null;
+  const sink = new KernelTraceSink(counters, recorder);
   try {
-    const section = def.placeStaticSection(machine, c.staticSize, c.era);
-    const pcpu = new Percpu({
-      machine,
-      constants,
+    const { machine, pcpu, arch } = defs.arch.boot(c, {
       area,
-      population: defs.population.factory(),
-      section,
+      population: (host) => {
+        machineRef = host.machine;
+        return population(host);
+      },
       observer: stats,
-      trace: new KernelTraceSink(counters, recorder),
+      trace: sink,
       options: { era: c.era, debugChecks: c.debugChecks },
-    });
-    const arch = def.setupPerCpuAreas(pcpu, {
-      percpuAlloc: c.percpuAlloc,
-      reservedSize: c.reservedSize,
-      dynSize: c.dynSize,
-      atomSize: c.atomSize,
-      nrCpus: c.nrCpus,
-      numa: c.nodeCpus.length > 1,
-      cpuToNode: c.cpuToNode,
     });
     pcpu.enableAsync();
     /* The first chunk is not "created" by the running kernel. */
@@ -99,6 +84,8 @@ export function assembleKernel(config: KernelConfig | ResolvedKernelConfig, defs
     return new Kernel({ config: c, machine, pcpu, arch, stats, recorder, counters });
   } catch (e) {
     if (e instanceof ConfigError) throw e;
-    throw new BootError(e instanceof Error ? e.message : String(e), machine.log.dmesg());
+    if (e instanceof MachineConfigError) throw new ConfigError("memPerNode", e.message);
+    const m = machineRef as Machine | null;
+    throw new BootError(e instanceof Error ? e.message : String(e), m === null ? [] : m.log.dmesg());
   }
 }

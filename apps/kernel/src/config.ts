@@ -225,7 +225,7 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
   if (nrCpus > def.nrCpusMax) throw new ConfigError("nrCpus", `NR_CPUS=${nrCpus} exceeds the ${arch} maximum of ${def.nrCpusMax}`);
   if (cpus > nrCpus) throw new ConfigError("cpus", `${cpus} possible CPUs exceed CONFIG_NR_CPUS=${nrCpus}`);
 
-  const nodesText = c.nodes === undefined ? defaultNodes(cpus, def.numa) : c.nodes;
+  const nodesText = c.nodes === undefined ? defaultNodes(cpus, def.numa && def.groupsByNode) : c.nodes;
   if (typeof nodesText !== "string") throw new ConfigError("nodes", "must be a string such as 0-3;4-7");
   const { nodeCpus, cpuToNode } = parseNodes(nodesText, cpus);
   if (nodeCpus.length > 1 && !def.numa) {
@@ -286,6 +286,11 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
       "population",
       `km cannot handle more than one group: ${arch} groups the first chunk by NUMA node and the nodes give ${groups}; use one node, percpuAlloc page, or population vm`,
     );
+  }
+
+  if (population === "km" && percpuAlloc === "page") {
+    /* mm/percpu-km.c refuses to build with a page first chunk. */
+    throw new ConfigError("population", "km cannot back a page first chunk (percpuAlloc page): contiguous percpu allocation is incompatible with paged first chunk");
   }
 
   return {

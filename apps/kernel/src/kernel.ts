@@ -113,10 +113,12 @@ export class KernelTraceSink implements PcpuTraceSink {
  * task, the irq-info flags (irqs off, softirq/hardirq, preempt depth) and a
  * trace clock that advances one microsecond per event.
  */
-export function kernelTraceFraming(machine: Machine): (ev: PcpuTraceEvent) => TraceFraming {
+export function kernelTraceFraming(machine: () => Machine | null): (ev: PcpuTraceEvent) => TraceFraming {
   let clockUs = 0;
   return () => {
-    const ctx = machine.ctx;
+    const m = machine();
+    if (m === null) return { task: "swapper/0", pid: 0, timestampUs: clockUs++, flags: "....." };
+    const ctx = m.ctx;
     const reason = ctx.atomicReason();
     const depth = ctx.preemptCount() & 0xff;
     const flags = `${ctx.irqsDisabled() ? "d" : "."}.${reason === "irq" ? "h" : reason === "softirq" ? "s" : "."}${

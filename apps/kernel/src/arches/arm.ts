@@ -1,23 +1,24 @@
 /*
- * 32-bit arm as the kernel app boots it: no HAVE_SETUP_PER_CPU_AREA, so
+ * 32-bit arm as the kernel app boots it: @pcpu/arch-arm's ArmArch, and the
+ * app's earlier stand-in: no HAVE_SETUP_PER_CPU_AREA, so
  * mm/percpu.c's generic setup_per_cpu_areas (embed, page atoms, one group,
  * a warn-only distance check), with the CPU's offset kept in TPIDRPRW
  * (arch/arm/include/asm/percpu.h set_my_cpu_offset / __my_cpu_offset),
  * on the v6.x layout of arch/arm/mm/mmu.c (240 MiB vmalloc below 0xff800000).
  */
 
-import * as archArmPackage from "@pcpu/arch-arm";
-import { PCPU_ERAS } from "@pcpu/percpu";
+import { ArmArch } from "@pcpu/arch-arm";
+import { PCPU_ERAS, type Percpu } from "@pcpu/percpu";
+import { type ArchMachineRequest, type ArchSetupRequest, embedOrPanic, standInArch, GiB, MiB, placeStaticSectionInImage, RegisterPercpuArch } from "./common.js";
+import { packageArch } from "./package-arch.js";
 import type { KernelArchDefinition } from "../api.js";
-import { embedOrPanic, GiB, MiB, placeStaticSectionInImage, RegisterPercpuArch } from "./common.js";
 
-/** Whether @pcpu/arch-arm exports anything yet (the definition below stands in until it does). */
-export const ARCH_ARM_PACKAGE_EXPORTS: readonly string[] = Object.keys(archArmPackage);
 
 /** The default lowmem limit: VMALLOC_END - 240M - VMALLOC_OFFSET - PAGE_OFFSET = 768 MiB. */
 const ARM_LOWMEM_MAX = 0x3000_0000;
 
-export const arm: KernelArchDefinition = {
+/** The stand-in used before @pcpu/arch-arm existed. */
+export const armStandIn = standInArch({
   name: "arm",
   packageName: "@pcpu/arch-arm",
   bits: 32,
@@ -31,7 +32,7 @@ export const arm: KernelArchDefinition = {
   defaultStaticSize: 0x10000,
   memPerNodeDefault: 256 * MiB,
   memTotalMax: 4 * GiB - 16 * MiB,
-  machineConfig(req) {
+  machineConfig(req: ArchMachineRequest) {
     const total = req.nrNodes * req.memPerNode;
     const directMapSize = Math.min(total, ARM_LOWMEM_MAX);
     /* VMALLOC_START = (high_memory + VMALLOC_OFFSET) & ~(VMALLOC_OFFSET - 1) */
@@ -51,7 +52,7 @@ export const arm: KernelArchDefinition = {
     };
   },
   placeStaticSection: placeStaticSectionInImage,
-  setupPerCpuAreas(pcpu, req) {
+  setupPerCpuAreas(pcpu: Percpu, req: ArchSetupRequest) {
     const k = pcpu.constants;
     embedOrPanic(pcpu, req.reservedSize ?? k.PERCPU_MODULE_RESERVE, req.dynSize ?? k.PERCPU_DYNAMIC_RESERVE, req.atomSize ?? k.PAGE_SIZE, null, null, false);
     const arch = new RegisterPercpuArch(pcpu, 32);
@@ -61,4 +62,13 @@ export const arm: KernelArchDefinition = {
     pcpu.arch = arch;
     return arch;
   },
-};
+});
+
+/** arm from @pcpu/arch-arm. */
+export const arm: KernelArchDefinition = packageArch({
+  name: "arm",
+  packageName: "@pcpu/arch-arm",
+  def: new ArmArch(),
+  groupsByNode: false,
+  memTotalMax: 4 * GiB,
+});

@@ -10,17 +10,20 @@
  * sections 2-3) until that package exports them.
  */
 
-import type { Machine } from "@pcpu/mm";
+import { Machine, type MachineConfig } from "@pcpu/mm";
 import {
   GenericPercpuArch,
   LOCAL_DISTANCE,
   type PcpuCpuDistanceFn,
-  pcpuConstants,
   pcpuEmbedFirstChunk,
   type PcpuEra,
   type PcpuStaticSection,
-  type Percpu,
+  type PcpuArchHooks,
+  Percpu,
+  type PcpuFc,
 } from "@pcpu/percpu";
+import type { ArchBooted, KernelArchDefinition, KernelCoreParts, ResolvedKernelConfig } from "../api.js";
+import { archConstantsOf } from "./constants.js";
 
 /**
  * Boot memory for the kernel image's `.data..percpu` template, page
@@ -68,10 +71,6 @@ export class RegisterPercpuArch extends GenericPercpuArch {
   }
 }
 
-/** The constants of a build (page shift, word size, NR_CPUS, CONFIG_MODULES, era). */
-export function archConstants(pageShift: number, bits: 32 | 64, nrCpus: number, modules: boolean, era: PcpuEra) {
-  return pcpuConstants({ pageShift, bits, nrCpus, modules, era });
-}
 
 /** `cpu_distance_fn` grouping CPUs of one node (x86 pcpu_cpu_distance). */
 export function nodeDistanceFn(cpuToNode: readonly number[], remote: number): PcpuCpuDistanceFn {
@@ -113,3 +112,59 @@ export function hex(n: number): string {
 export const MiB = 2 ** 20;
 export const GiB = 2 ** 30;
 export const TiB = 2 ** 40;
+
+/** What a stand-in arch is asked when the machine is built. */
+export interface ArchMachineRequest {
+  readonly cpus: number;
+  readonly cpuToNode: readonly number[];
+  readonly nrNodes: number;
+  readonly memPerNode: number;
+  readonly seed: number;
+  readonly era: PcpuEra;
+}
+
+/** What a stand-in arch's setup_per_cpu_areas is told. */
+export interface ArchSetupRequest {
+  readonly percpuAlloc: PcpuFc;
+  /** Overrides of the arch's own reserved/dyn/atom request; null keeps the arch's. */
+  readonly reservedSize: number | null;
+  readonly dynSize: number | null;
+  readonly atomSize: number | null;
+  /** CONFIG_NR_CPUS. */
+  readonly nrCpus: number;
+  /** CONFIG_NUMA with more than one node. */
+  readonly numa: boolean;
+  readonly cpuToNode: readonly number[];
+}
+
+/** A stand-in arch: the steps of its boot, written in this app. */
+export interface StandInArchSpec extends Omit<KernelArchDefinition, "boot" | "source"> {
+  machineConfig(req: ArchMachineRequest): MachineConfig;
+  placeStaticSection(machine: Machine, staticSize: number, era: PcpuEra): PcpuStaticSection;
+  setupPerCpuAreas(pcpu: Percpu, req: ArchSetupRequest): PcpuArchHooks;
+}
+
+/** A definition from a stand-in's steps: machine, section, core, setup. */
+export function standInArch(spec: StandInArchSpec): KernelArchDefinition & StandInArchSpec {
+  return {
+    ...spec,
+    source: "stand-in",
+    boot(c: ResolvedKernelConfig, core: KernelCoreParts): ArchBooted {
+      const machine = new Machine(
+        spec.machineConfig({ cpus: c.cpus, cpuToNode: c.cpuToNode, nrNodes: c.nodeCpus.length, memPerNode: c.memPerNode, seed: c.seed, era: c.era }),
+      );
+      const section = spec.placeStaticSection(machine, c.staticSize, c.era);
+      const pcpu = new Percpu({ machine, constants: archConstantsOf(spec, c), section, ...core });
+      const arch = spec.setupPerCpuAreas(pcpu, {
+        percpuAlloc: c.percpuAlloc,
+        reservedSize: c.reservedSize,
+        dynSize: c.dynSize,
+        atomSize: c.atomSize,
+        nrCpus: c.nrCpus,
+        numa: c.nodeCpus.length > 1,
+        cpuToNode: c.cpuToNode,
+      });
+      return { machine, pcpu, arch };
+    },
+  };
+}

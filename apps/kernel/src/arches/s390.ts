@@ -1,5 +1,6 @@
 /*
- * s390 (64-bit) as the kernel app boots it: arch/s390/mm/init.c's
+ * s390 (64-bit) as the kernel app boots it: @pcpu/arch-s390's S390Arch, and
+ * the app's earlier stand-in: arch/s390/mm/init.c's
  * setup_per_cpu_areas (embed with the module and dynamic reserves, page
  * atoms, every CPU at LOCAL_DISTANCE so one group, all memory on node 0),
  * the CPU's offset read from its lowcore (`percpu_offset`, stored by
@@ -8,15 +9,15 @@
  * 510 GiB vmalloc area at 2 TiB.
  */
 
-import * as archS390Package from "@pcpu/arch-s390";
-import { LOCAL_DISTANCE, PCPU_ERAS } from "@pcpu/percpu";
+import { S390Arch } from "@pcpu/arch-s390";
+import { LOCAL_DISTANCE, PCPU_ERAS, type Percpu } from "@pcpu/percpu";
+import { type ArchMachineRequest, type ArchSetupRequest, embedOrPanic, standInArch, GiB, placeStaticSectionInImage, RegisterPercpuArch, TiB } from "./common.js";
+import { packageArch } from "./package-arch.js";
 import type { KernelArchDefinition } from "../api.js";
-import { embedOrPanic, GiB, placeStaticSectionInImage, RegisterPercpuArch, TiB } from "./common.js";
 
-/** Whether @pcpu/arch-s390 exports anything yet (the definition below stands in until it does). */
-export const ARCH_S390_PACKAGE_EXPORTS: readonly string[] = Object.keys(archS390Package);
 
-export const s390: KernelArchDefinition = {
+/** The stand-in used before @pcpu/arch-s390 existed. */
+export const s390StandIn = standInArch({
   name: "s390",
   packageName: "@pcpu/arch-s390",
   bits: 64,
@@ -30,7 +31,7 @@ export const s390: KernelArchDefinition = {
   defaultStaticSize: 0x20000,
   memPerNodeDefault: 1 * GiB,
   memTotalMax: 1 * TiB,
-  machineConfig(req) {
+  machineConfig(req: ArchMachineRequest) {
     const total = req.nrNodes * req.memPerNode;
     return {
       pageShift: 12,
@@ -47,7 +48,7 @@ export const s390: KernelArchDefinition = {
     };
   },
   placeStaticSection: placeStaticSectionInImage,
-  setupPerCpuAreas(pcpu, req) {
+  setupPerCpuAreas(pcpu: Percpu, req: ArchSetupRequest) {
     const k = pcpu.constants;
     embedOrPanic(
       pcpu,
@@ -65,4 +66,13 @@ export const s390: KernelArchDefinition = {
     pcpu.arch = arch;
     return arch;
   },
-};
+});
+
+/** s390 from @pcpu/arch-s390. */
+export const s390: KernelArchDefinition = packageArch({
+  name: "s390",
+  packageName: "@pcpu/arch-s390",
+  def: new S390Arch(),
+  groupsByNode: false,
+  memTotalMax: 1 * TiB,
+});

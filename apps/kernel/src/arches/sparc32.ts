@@ -1,23 +1,24 @@
 /*
- * sparc32 as the kernel app boots it: asm-generic percpu (the offset is
+ * sparc32 as the kernel app boots it: @pcpu/arch-sparc32's Sparc32Arch, and
+ * the app's earlier stand-in: asm-generic percpu (the offset is
  * `__per_cpu_offset[current_thread_info()->cpu]`), the generic
  * setup_per_cpu_areas of mm/percpu.c, big-endian, on the SRMMU layout
  * (PAGE_OFFSET 0xf0000000, at most 192 MiB of lowmem, 22 MiB of vmalloc at
  * 0xfe600000, arch/sparc/include/asm/pgtable_32.h).
  */
 
-import * as archSparc32Package from "@pcpu/arch-sparc32";
-import { GenericPercpuArch, PCPU_ERAS } from "@pcpu/percpu";
+import { Sparc32Arch } from "@pcpu/arch-sparc32";
+import { GenericPercpuArch, PCPU_ERAS, type Percpu } from "@pcpu/percpu";
+import { type ArchMachineRequest, type ArchSetupRequest, embedOrPanic, standInArch, GiB, MiB, placeStaticSectionInImage } from "./common.js";
+import { packageArch } from "./package-arch.js";
 import type { KernelArchDefinition } from "../api.js";
-import { embedOrPanic, GiB, MiB, placeStaticSectionInImage } from "./common.js";
 
-/** Whether @pcpu/arch-sparc32 exports anything yet (the definition below stands in until it does). */
-export const ARCH_SPARC32_PACKAGE_EXPORTS: readonly string[] = Object.keys(archSparc32Package);
 
 /** SRMMU_MAXMEM. */
 const SPARC32_LOWMEM_MAX = 0x0c00_0000;
 
-export const sparc32: KernelArchDefinition = {
+/** The stand-in used before @pcpu/arch-sparc32 existed. */
+export const sparc32StandIn = standInArch({
   name: "sparc32",
   packageName: "@pcpu/arch-sparc32",
   bits: 32,
@@ -31,7 +32,7 @@ export const sparc32: KernelArchDefinition = {
   defaultStaticSize: 0x8000,
   memPerNodeDefault: 128 * MiB,
   memTotalMax: 1 * GiB,
-  machineConfig(req) {
+  machineConfig(req: ArchMachineRequest) {
     const total = req.nrNodes * req.memPerNode;
     return {
       pageShift: 12,
@@ -49,7 +50,7 @@ export const sparc32: KernelArchDefinition = {
     };
   },
   placeStaticSection: placeStaticSectionInImage,
-  setupPerCpuAreas(pcpu, req) {
+  setupPerCpuAreas(pcpu: Percpu, req: ArchSetupRequest) {
     const k = pcpu.constants;
     embedOrPanic(pcpu, req.reservedSize ?? k.PERCPU_MODULE_RESERVE, req.dynSize ?? k.PERCPU_DYNAMIC_RESERVE, req.atomSize ?? k.PAGE_SIZE, null, null, false);
     const arch = new GenericPercpuArch(pcpu, 32);
@@ -57,4 +58,13 @@ export const sparc32: KernelArchDefinition = {
     pcpu.arch = arch;
     return arch;
   },
-};
+});
+
+/** sparc32 from @pcpu/arch-sparc32. */
+export const sparc32: KernelArchDefinition = packageArch({
+  name: "sparc32",
+  packageName: "@pcpu/arch-sparc32",
+  def: new Sparc32Arch(),
+  groupsByNode: false,
+  memTotalMax: 4 * GiB,
+});

@@ -1,5 +1,7 @@
 /*
- * x86_64 and i386 as the kernel app boots them: arch/x86/kernel/setup_percpu.c
+ * x86_64 and i386 as the kernel app boots them: @pcpu/arch-x86's X86_64Arch
+ * and I386Arch, plus the first chunk with overridden sizes the x86 way, and
+ * the stand-ins the app used before the package existed: arch/x86/kernel/setup_percpu.c
  * (setup_per_cpu_areas: the `setup_percpu:` line, embed with PMD-sized
  * atoms on 64-bit and NUMA grouping, the fall back to the page first chunk,
  * the per-CPU segment base) on the machine layout of asm/pgtable_64_types.h
@@ -10,7 +12,7 @@
  * printed with the sign extension, as %px shows it.
  */
 
-import * as archX86Package from "@pcpu/arch-x86";
+import { I386Arch, type X86Arch, X86_64Arch, type X86PercpuArch, x86FallbackLine } from "@pcpu/arch-x86";
 import { LOGLEVEL_INFO, LOGLEVEL_WARNING, type MachineConfig } from "@pcpu/mm";
 import {
   PCPU_ERAS,
@@ -21,11 +23,21 @@ import {
   type Percpu,
   REMOTE_DISTANCE,
 } from "@pcpu/percpu";
-import type { ArchMachineRequest, ArchSetupRequest, KernelArchDefinition } from "../api.js";
-import { GiB, KernelPanic, MiB, nodeDistanceFn, placeStaticSectionInImage, RegisterPercpuArch, TiB } from "./common.js";
+import {
+  type ArchMachineRequest,
+  type ArchSetupRequest,
+  GiB,
+  KernelPanic,
+  MiB,
+  nodeDistanceFn,
+  placeStaticSectionInImage,
+  RegisterPercpuArch,
+  standInArch,
+  TiB,
+} from "./common.js";
+import { packageArch, type SetupWithSizes } from "./package-arch.js";
+import type { KernelArchDefinition } from "../api.js";
 
-/** Whether @pcpu/arch-x86 exports anything yet (the definitions below stand in until it does). */
-export const ARCH_X86_PACKAGE_EXPORTS: readonly string[] = Object.keys(archX86Package);
 
 const X86_64_UPPER = 0xffff_0000_0000_0000n;
 const CANON_BIT = 2 ** 47;
@@ -86,7 +98,7 @@ function x86Setup(pcpu: Percpu, req: ArchSetupRequest, bits: 32 | 64): PcpuArchH
 }
 
 /** x86_64: 4-level paging, PAGE_OFFSET 0xffff888000000000, vmalloc 32 TiB at 0xffffc90000000000. */
-export const x86_64: KernelArchDefinition = {
+export const x86_64StandIn = standInArch({
   name: "x86_64",
   packageName: "@pcpu/arch-x86",
   bits: 64,
@@ -116,14 +128,14 @@ export const x86_64: KernelArchDefinition = {
     };
   },
   placeStaticSection: placeStaticSectionInImage,
-  setupPerCpuAreas: (pcpu, req) => x86Setup(pcpu, req, 64),
-};
+  setupPerCpuAreas: (pcpu: Percpu, req: ArchSetupRequest) => x86Setup(pcpu, req, 64),
+});
 
 /** The i386 lowmem limit with VMSPLIT_3G and a 128M vmalloc reserve (887 MB). */
 const I386_MAXMEM = 0x377fe000;
 
 /** i386 (v6.15+: no NUMA, NR_CPUS up to 8): PAGE_OFFSET 0xc0000000, vmalloc from high_memory + 8M. */
-export const i386: KernelArchDefinition = {
+export const i386StandIn = standInArch({
   name: "i386",
   packageName: "@pcpu/arch-x86",
   bits: 32,
@@ -155,5 +167,75 @@ export const i386: KernelArchDefinition = {
     };
   },
   placeStaticSection: placeStaticSectionInImage,
-  setupPerCpuAreas: (pcpu, req) => x86Setup(pcpu, req, 32),
-};
+  setupPerCpuAreas: (pcpu: Percpu, req: ArchSetupRequest) => x86Setup(pcpu, req, 32),
+});
+
+/**
+ * x86 setup_per_cpu_areas with the config's reserved/dyn/atom sizes: the
+ * `setup_percpu:` line, embed (falling back to page) with the overrides,
+ * then the package's per-CPU initialisation and segment base.
+ */
+function x86SetupWithSizes<A extends X86PercpuArch>(def: X86Arch<A>): SetupWithSizes<A> {
+  return (pcpu, arch, cfg, s) => {
+    const m = pcpu.machine;
+    const k = pcpu.constants;
+    const era = cfg.pcpuEra;
+    m.log.printk(
+      LOGLEVEL_INFO,
+      pcpuSetupPercpuLine(era, {
+        nrCpus: k.NR_CPUS,
+        nrCpumaskBits: cfg.cpumaskOffstack ? cfg.cpus : k.NR_CPUS,
+        nrCpuIds: cfg.cpus,
+        nrNodeIds: cfg.numa ? cfg.nodes.length : 1,
+      }),
+    );
+    const chosen = (cfg.percpuAlloc ?? "auto") as "auto" | "embed" | "page";
+    const fcReserve = def.firstChunkReserve(pcpu);
+    const reserved = s.reservedSize ?? fcReserve;
+    const cpuToNode = def.pcpuCpuToNode(cfg);
+    let rc = -22;
+    if (chosen !== "page") {
+      const dyn = s.dynSize ?? k.PERCPU_MODULE_RESERVE + k.PERCPU_DYNAMIC_RESERVE - fcReserve;
+      rc = pcpuEmbedFirstChunk(pcpu, reserved, dyn, s.atomSize ?? def.atomSize(cfg), def.pcpuCpuDistance(cfg), cpuToNode, {
+        pageFirstChunkAvailable: true,
+        numa: cfg.numa,
+      });
+      if (rc < 0) m.log.printk(LOGLEVEL_WARNING, x86FallbackLine(era, chosen, rc));
+    }
+    if (rc < 0) {
+      if (pcpu.backend.name === "km") throw new Error("percpu-km: contiguous percpu allocation is incompatible with paged first chunk");
+      rc = pcpuPageFirstChunk(pcpu, reserved, cpuToNode, cfg.numa);
+    }
+    if (rc < 0) throw new KernelPanic(`cannot initialize percpu area (err=${rc})`);
+    arch.fillOffsets();
+    for (let cpu = 0; cpu < cfg.cpus; cpu++) {
+      arch.initCpuPercpu(cpu);
+      if (cpu === 0) arch.switchGdtAndPercpuBase(cpu);
+    }
+    pcpu.arch = arch;
+    arch.smpPrepareBootCpu();
+  };
+}
+
+const x86_64Def = new X86_64Arch();
+const i386Def = new I386Arch();
+
+/** x86_64 from @pcpu/arch-x86. */
+export const x86_64: KernelArchDefinition = packageArch({
+  name: "x86_64",
+  packageName: "@pcpu/arch-x86",
+  def: x86_64Def,
+  groupsByNode: true,
+  memTotalMax: 64 * TiB,
+  setupWithSizes: x86SetupWithSizes(x86_64Def),
+});
+
+/** i386 from @pcpu/arch-x86. */
+export const i386: KernelArchDefinition = packageArch({
+  name: "i386",
+  packageName: "@pcpu/arch-x86",
+  def: i386Def,
+  groupsByNode: true,
+  memTotalMax: 64 * GiB,
+  setupWithSizes: x86SetupWithSizes(i386Def),
+});
