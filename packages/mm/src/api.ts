@@ -88,6 +88,13 @@ export interface MachineConfig {
    * without `0x`; default: hex zero-padded to `bits / 4` digits.
    */
   readonly formatAddr?: (a: number) => string;
+  /**
+   * Back physical memory with SharedArrayBuffer slabs (so worker threads
+   * could act as CPUs on the same memory); default false: ArrayBuffer,
+   * because V8's TypedArray fill/set on shared memory is several times
+   * slower. Throws at boot if the host has no SharedArrayBuffer.
+   */
+  readonly sharedMemory?: boolean;
   /** Largest buddy order (`MAX_PAGE_ORDER`); default 10. */
   readonly maxPageOrder?: number;
 }

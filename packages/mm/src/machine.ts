@@ -19,7 +19,7 @@ import { Memblock } from "./memblock.js";
 import { KernelMemory } from "./memory.js";
 import { PageAllocator } from "./page-alloc.js";
 import { PageTable } from "./pgtable.js";
-import { PhysMemory } from "./phys-mem.js";
+import { PhysMemory, sharedMemoryAvailable } from "./phys-mem.js";
 import { Printk } from "./printk.js";
 import { VmallocSpace } from "./vmalloc.js";
 import { Workqueue } from "./workqueue.js";
@@ -106,6 +106,7 @@ export function validateMachineConfig(c: MachineConfig): void {
   )
     fail(`maxPageOrder ${c.maxPageOrder} must be an integer in [0, 20]`);
   if (c.seed !== undefined && !Number.isInteger(c.seed)) fail(`seed ${c.seed} must be an integer`);
+  if (c.sharedMemory && !sharedMemoryAvailable()) fail("sharedMemory: this host has no SharedArrayBuffer");
 }
 
 /** One machine: everything the percpu allocator runs on. */
@@ -163,7 +164,7 @@ export class Machine {
     this.log.attachTask(this.ctx);
     this.wq = new Workqueue(this.ctx, this.log);
     this.faults = new FaultInjector(config.seed ?? 1, this.log);
-    this.phys = new PhysMemory(this.pageShift, config.nodes, this.littleEndian);
+    this.phys = new PhysMemory(this.pageShift, config.nodes, this.littleEndian, config.sharedMemory ?? false);
     this.pageAlloc = new PageAllocator(
       config.nodes,
       this.pageSize,

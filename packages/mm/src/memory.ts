@@ -5,19 +5,25 @@
  * mapped is the kernel's page-fault oops (arch/x86/mm/fault.c
  * page_fault_oops text), thrown as KernelOops.
  *
- * The last translation for reads and for writes is cached (a one-entry
- * TLB): an access inside the cached page costs a range check and one
- * typed-array or DataView operation. The cache is dropped when the page
- * table removes a translation or a page gains or loses its backing (the
- * generation counters of pgtable.ts and phys-mem.ts). Multi-byte values use
- * the machine's byte order; accesses that cross a page are split.
+ * The last translation for reads and for writes is cached: an access inside
+ * the cached page costs a range check and one typed-array or DataView
+ * operation. Behind it a direct-mapped software TLB of 256 pages saves the
+ * page-table walk for scattered accesses (per_cpu_ptr over many units).
+ * Both are dropped when the page table removes a translation or a page
+ * gains or loses its backing (the listener calls from pgtable.ts and
+ * phys-mem.ts). Multi-byte values use the machine's byte order; accesses
+ * that cross a page are split.
  */
 
 import type { VirtAddr } from "./api.js";
 import { KernelBug } from "./bug.js";
-import type { PageTable } from "./pgtable.js";
+import type { PageTable, TranslationListener } from "./pgtable.js";
 import type { PhysMemory } from "./phys-mem.js";
 import type { Printk } from "./printk.js";
+
+/** Entries of the software TLB (a power of two). */
+const TLB_SIZE = 256;
+const TLB_MASK = TLB_SIZE - 1;
 
 /** A load or store through an address with nothing mapped (the kernel's oops). */
 export class KernelOops extends KernelBug {
@@ -32,23 +38,28 @@ export class KernelOops extends KernelBug {
 }
 
 /** Virtual memory access for one machine (`mem`). */
-export class KernelMemory {
+export class KernelMemory implements TranslationListener {
   private readonly pageSize: number;
   private readonly le: boolean;
   // Read cache: [rLo, rHi) maps to rBytes/rView at (virt - rDelta).
   private rLo = 1;
   private rHi = 0;
   private rDelta = 0;
-  private rGen = -1;
   private rBytes: Uint8Array;
   private rView: DataView;
   // Write cache (always a backed frame).
   private wLo = 1;
   private wHi = 0;
   private wDelta = 0;
-  private wGen = -1;
   private wBytes: Uint8Array;
   private wView: DataView;
+  // Software TLB: TLB_SIZE entries, direct-mapped by virtual page number.
+  private readonly tlbVpn = new Float64Array(TLB_SIZE).fill(Number.NaN);
+  private readonly tlbPfn = new Float64Array(TLB_SIZE);
+  private readonly tlbFrame = new Int32Array(TLB_SIZE);
+  private tlbDirty = true;
+  private lastPfn = 0;
+  private lastPageVirt = 0;
 
   constructor(
     private readonly pt: PageTable,
@@ -62,10 +73,13 @@ export class KernelMemory {
     this.rView = phys.zeroView;
     this.wBytes = phys.zeroPage;
     this.wView = phys.zeroView;
+    pt.setListener(this);
+    phys.setListener(this);
   }
 
-  /** Forgets the cached translations. */
-  invalidate(): void {
+  /** Forgets the cached translations (called by the page table and physical memory). */
+  translationsChanged(): void {
+    this.tlbDirty = true;
     this.rHi = 0;
     this.rLo = 1;
     this.wHi = 0;
@@ -81,14 +95,41 @@ export class KernelMemory {
     throw new KernelOops(msg, virt, write);
   }
 
+  /**
+   * The frame behind the page of `virt` through the software TLB, walking
+   * the page table on a miss (oops if unmapped); -1 for a page with no
+   * backing yet. Leaves the pfn in `this.lastPfn` and the page's virtual
+   * base in `this.lastPageVirt`.
+   */
+  private tlbLookup(virt: VirtAddr, write: boolean): number {
+    if (this.tlbDirty) {
+      this.tlbVpn.fill(Number.NaN);
+      this.tlbDirty = false;
+    }
+    const ps = this.pageSize;
+    const vpn = Math.floor(virt / ps);
+    // ToInt32 keeps the low bits of any integer below 2^53: a valid hash.
+    const i = vpn & TLB_MASK;
+    this.lastPageVirt = vpn * ps;
+    if (this.tlbVpn[i] === vpn) {
+      this.lastPfn = this.tlbPfn[i]!;
+      return this.tlbFrame[i]!;
+    }
+    const phys = this.pt.translate(virt);
+    if (phys < 0) this.oops(virt, write);
+    const pfn = Math.floor(phys / ps);
+    const frame = this.phys.frameOf(pfn);
+    this.tlbVpn[i] = vpn;
+    this.tlbPfn[i] = pfn;
+    this.tlbFrame[i] = frame;
+    this.lastPfn = pfn;
+    return frame;
+  }
+
   /** Fills the read cache for the page of `virt` (oops if unmapped). */
   private fillRead(virt: VirtAddr): void {
-    const phys = this.pt.translate(virt);
-    if (phys < 0) this.oops(virt, false);
-    const ps = this.pageSize;
-    const pfn = Math.floor(phys / ps);
-    const pageVirt = virt - (phys - pfn * ps);
-    const frame = this.phys.frameOf(pfn);
+    const frame = this.tlbLookup(virt, false);
+    const pageVirt = this.lastPageVirt;
     if (frame < 0) {
       this.rBytes = this.phys.zeroPage;
       this.rView = this.phys.zeroView;
@@ -99,49 +140,49 @@ export class KernelMemory {
       this.rDelta = pageVirt - this.phys.offsetOf(frame);
     }
     this.rLo = pageVirt;
-    this.rHi = pageVirt + ps;
-    this.rGen = this.pt.gen + this.phys.gen;
+    this.rHi = pageVirt + this.pageSize;
   }
 
   /** Fills the write cache for the page of `virt`, giving the page a frame (oops if unmapped). */
   private fillWrite(virt: VirtAddr): void {
-    const phys = this.pt.translate(virt);
-    if (phys < 0) this.oops(virt, true);
-    const ps = this.pageSize;
-    const pfn = Math.floor(phys / ps);
-    const pageVirt = virt - (phys - pfn * ps);
-    const frame = this.phys.materialize(pfn);
+    let frame = this.tlbLookup(virt, true);
+    const pageVirt = this.lastPageVirt;
+    if (frame < 0) {
+      // First write to this page: back it (which empties the caches), then
+      // record the new frame in the TLB.
+      frame = this.phys.materialize(this.lastPfn);
+      this.tlbLookup(virt, true);
+    }
     this.wBytes = this.phys.slabOf(frame);
     this.wView = this.phys.viewOf(frame);
     this.wDelta = pageVirt - this.phys.offsetOf(frame);
     this.wLo = pageVirt;
-    this.wHi = pageVirt + ps;
-    this.wGen = this.pt.gen + this.phys.gen;
+    this.wHi = pageVirt + this.pageSize;
   }
 
   private readOk(virt: number, n: number): boolean {
-    return virt >= this.rLo && virt + n <= this.rHi && this.rGen === this.pt.gen + this.phys.gen;
+    return virt >= this.rLo && virt + n <= this.rHi;
   }
 
   private writeOk(virt: number, n: number): boolean {
-    return virt >= this.wLo && virt + n <= this.wHi && this.wGen === this.pt.gen + this.phys.gen;
+    return virt >= this.wLo && virt + n <= this.wHi;
   }
 
   /** Loads an unsigned byte. */
   read8(virt: VirtAddr): number {
-    if (!this.readOk(virt, 1)) this.fillRead(virt);
+    if (!(virt >= this.rLo && virt < this.rHi)) this.fillRead(virt);
     return this.rBytes[virt - this.rDelta]!;
   }
 
   /** Loads an unsigned 16-bit value. */
   read16(virt: VirtAddr): number {
-    if (this.readOk(virt, 2)) return this.rView.getUint16(virt - this.rDelta, this.le);
+    if (virt >= this.rLo && virt + 2 <= this.rHi) return this.rView.getUint16(virt - this.rDelta, this.le);
     return this.readSplit(virt, 2);
   }
 
   /** Loads an unsigned 32-bit value. */
   read32(virt: VirtAddr): number {
-    if (this.readOk(virt, 4)) return this.rView.getUint32(virt - this.rDelta, this.le);
+    if (virt >= this.rLo && virt + 4 <= this.rHi) return this.rView.getUint32(virt - this.rDelta, this.le);
     return this.readSplit(virt, 4);
   }
 
@@ -173,19 +214,19 @@ export class KernelMemory {
 
   /** Stores a byte. */
   write8(virt: VirtAddr, value: number): void {
-    if (!this.writeOk(virt, 1)) this.fillWrite(virt);
+    if (!(virt >= this.wLo && virt < this.wHi)) this.fillWrite(virt);
     this.wBytes[virt - this.wDelta] = value;
   }
 
   /** Stores a 16-bit value. */
   write16(virt: VirtAddr, value: number): void {
-    if (this.writeOk(virt, 2)) this.wView.setUint16(virt - this.wDelta, value, this.le);
+    if (virt >= this.wLo && virt + 2 <= this.wHi) this.wView.setUint16(virt - this.wDelta, value, this.le);
     else this.writeSplit(virt, value & 0xffff, 2);
   }
 
   /** Stores a 32-bit value. */
   write32(virt: VirtAddr, value: number): void {
-    if (this.writeOk(virt, 4)) this.wView.setUint32(virt - this.wDelta, value, this.le);
+    if (virt >= this.wLo && virt + 4 <= this.wHi) this.wView.setUint32(virt - this.wDelta, value, this.le);
     else this.writeSplit(virt, value >>> 0, 4);
   }
 

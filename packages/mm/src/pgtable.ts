@@ -20,6 +20,11 @@ import type { FaultInjector } from "./fault-inject.js";
 import type { PhysMemory } from "./phys-mem.js";
 import type { Printk } from "./printk.js";
 
+/** Told when a translation may have changed (a PTE removed, a page's backing changed). */
+export interface TranslationListener {
+  translationsChanged(): void;
+}
+
 /** Fault-injection caller tag of a page-table page allocation. */
 export const PTE_ALLOC_CALLER = "pte_alloc";
 
@@ -35,6 +40,7 @@ export class PageTable {
   readonly flushes: FlushCounters = { tlbKernelRange: 0, cacheVmap: 0, cacheVunmap: 0 };
   private readonly leaves = new Map<number, Float64Array>();
   private nMapped = 0;
+  private listener: TranslationListener | null = null;
   private readonly dmStart: number;
   private readonly dmEnd: number;
 
@@ -54,6 +60,11 @@ export class PageTable {
     this.vaLimit = 2 ** vaBits;
     this.dmStart = pageOffset;
     this.dmEnd = pageOffset + directMapSize;
+  }
+
+  /** Registers the one listener told when a translation is removed (the memory access caches). */
+  setListener(l: TranslationListener | null): void {
+    this.listener = l;
   }
 
   private checkMapAddr(virt: VirtAddr, what: string): void {
@@ -130,6 +141,7 @@ export class PageTable {
     leaf[idx] = 0;
     this.nMapped--;
     this.gen++;
+    this.listener?.translationsChanged();
     return e - 1;
   }
 
@@ -174,6 +186,7 @@ export class PageTable {
     if (cleared) {
       this.nMapped -= cleared;
       this.gen++;
+      this.listener?.translationsChanged();
     }
     return cleared;
   }

@@ -3,17 +3,20 @@
  * that are written. Mirrors the idea of SPARSEMEM (mm/sparse.c): the pfn
  * space may be huge and full of holes, and backing is looked up per pfn.
  *
- * Backing is carved from slabs of `slabPages` frames. A slab is a
- * SharedArrayBuffer when the host has one (so worker threads could later act
- * as CPUs on the same memory), else an ArrayBuffer. A pfn is "resident" once
+ * Backing is carved from slabs of `slabPages` frames. A slab is an
+ * ArrayBuffer, or a SharedArrayBuffer when the machine asks for shared
+ * memory (so worker threads could later act as CPUs on the same memory;
+ * not the default because V8 runs TypedArray fill/set on shared memory
+ * several times slower). A pfn is "resident" once
  * written; a never-written frame reads as zeroes from a shared zero page and
  * costs nothing. Zeroing a whole frame (e.g. __GFP_ZERO) returns it to the
- * slab pool. `gen` changes whenever a pfn gains or loses its backing, so
- * the translation cache in memory.ts knows when to refill.
+ * slab pool. `gen` changes (and the listener is told) whenever a pfn gains
+ * or loses its backing, so the caches in memory.ts know when to refill.
  */
 
 import type { NodeConfig, Pfn, PhysAddr } from "./api.js";
 import { KernelBug } from "./bug.js";
+import type { TranslationListener } from "./pgtable.js";
 
 /** Pfns per leaf of the sparse pfn -> frame map. */
 const LEAF_SHIFT = 10;
@@ -21,8 +24,9 @@ const LEAF_SIZE = 1 << LEAF_SHIFT;
 /** Host bytes per backing slab (frames are carved from slabs this big). */
 const SLAB_BYTES = 1 << 18;
 
-function newBuffer(bytes: number): ArrayBuffer | SharedArrayBuffer {
-  return typeof SharedArrayBuffer === "function" ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+/** Whether the host can back memory with SharedArrayBuffer. */
+export function sharedMemoryAvailable(): boolean {
+  return typeof SharedArrayBuffer === "function";
 }
 
 /** Physical memory of one machine: which pfns exist, and their bytes. */
@@ -33,7 +37,7 @@ export class PhysMemory {
   readonly slabPages: number;
   /** Changes whenever any pfn gains or loses its backing frame. */
   gen = 0;
-  /** Backing slabs (SharedArrayBuffer when available); frame f lives in slab f / slabPages. */
+  /** Backing slabs; frame f lives in slab f / slabPages. */
   readonly slabs: Uint8Array[] = [];
   private readonly views: DataView[] = [];
   private readonly leaves = new Map<number, Int32Array>();
@@ -41,6 +45,7 @@ export class PhysMemory {
   private nFreeFrames = 0;
   private nFrames = 0;
   private resident = 0;
+  private listener: TranslationListener | null = null;
   /** The page every never-written frame reads from. */
   readonly zeroPage: Uint8Array;
   readonly zeroView: DataView;
@@ -53,7 +58,11 @@ export class PhysMemory {
     pageShift: number,
     nodes: readonly NodeConfig[],
     readonly littleEndian: boolean,
+    /** Slabs are SharedArrayBuffers. */
+    readonly shared = false,
   ) {
+    if (shared && !sharedMemoryAvailable())
+      throw new RangeError("sharedMemory: this host has no SharedArrayBuffer");
     this.pageShift = pageShift;
     this.pageSize = 2 ** pageShift;
     this.slabPages = Math.max(1, SLAB_BYTES / this.pageSize);
@@ -68,6 +77,11 @@ export class PhysMemory {
       this.nodeEndPfn[k] = (nodes[nid]!.start + nodes[nid]!.size) / this.pageSize;
       this.nodeIds[k] = nid;
     });
+  }
+
+  /** Registers the one listener told when a pfn gains or loses its backing. */
+  setListener(l: TranslationListener | null): void {
+    this.listener = l;
   }
 
   /**
@@ -148,7 +162,8 @@ export class PhysMemory {
       frame = this.freeFrames[--this.nFreeFrames]!;
     } else {
       if (this.nFrames === this.slabs.length * this.slabPages) {
-        const buf = newBuffer(this.slabPages * this.pageSize);
+        const bytes = this.slabPages * this.pageSize;
+        const buf = this.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
         this.slabs.push(new Uint8Array(buf));
         this.views.push(new DataView(buf));
       }
@@ -157,6 +172,7 @@ export class PhysMemory {
     leaf[idx] = frame + 1;
     this.resident++;
     this.gen++;
+    this.listener?.translationsChanged();
     return frame;
   }
 
@@ -179,6 +195,7 @@ export class PhysMemory {
     this.freeFrames[this.nFreeFrames++] = frame;
     this.resident--;
     this.gen++;
+    this.listener?.translationsChanged();
   }
 
   /** Zeroes `count` frames from `pfn` (clear_page): they lose their backing. */

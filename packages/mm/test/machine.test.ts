@@ -1,4 +1,4 @@
-import { GFP_KERNEL, KernelBug, Machine, type MachineConfig, MachineConfigError } from "@pcpu/mm";
+import { GFP_KERNEL, KernelBug, Machine, type MachineConfig, MachineConfigError, PhysMemory } from "@pcpu/mm";
 import { describe, expect, it } from "vitest";
 import { i386, thrown, X64, x64 } from "./fixtures.js";
 
@@ -132,6 +132,19 @@ describe("Machine (boot-time facts)", () => {
     expect(m.pageAlloc.nodeCounters(1).memblockPages).toBe(1);
   });
 
+  it("refuses shared memory on a host without SharedArrayBuffer", () => {
+    const g = globalThis as { SharedArrayBuffer?: unknown };
+    const saved = g.SharedArrayBuffer;
+    delete g.SharedArrayBuffer;
+    try {
+      expect(() => x64({ sharedMemory: true })).toThrow("sharedMemory: this host has no SharedArrayBuffer");
+      expect(x64().phys.shared).toBe(false);
+      expect(() => new PhysMemory(12, [{ start: 0, size: 0x1000 }], true, true)).toThrow(RangeError);
+    } finally {
+      g.SharedArrayBuffer = saved;
+    }
+  });
+
   it("keeps machines in one process independent", () => {
     const a = x64();
     const b = x64();
@@ -144,8 +157,12 @@ describe("Machine (boot-time facts)", () => {
     expect(b.pageAlloc.allocPagesNode(0, GFP_KERNEL, 0)).toBe(0);
   });
 
-  it("carves frames from SharedArrayBuffer slabs", () => {
-    const m = x64();
+  it("carves frames from ArrayBuffer slabs, or SharedArrayBuffer ones on request", () => {
+    const a = x64();
+    a.phys.physWrite8(0x0, 1);
+    expect(a.phys.slabs[0]!.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(a.phys.shared).toBe(false);
+    const m = x64({ sharedMemory: true });
     m.phys.physWrite32(0x5000, 1);
     expect(m.phys.slabs.length).toBe(1);
     expect(m.phys.slabs[0]!.buffer).toBeInstanceOf(SharedArrayBuffer);

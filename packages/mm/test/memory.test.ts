@@ -145,6 +145,32 @@ describe("KernelMemory faults (page_fault_oops)", () => {
   });
 });
 
+describe("KernelMemory translation caches (one-entry cache + software TLB)", () => {
+  it("sees a write through another alias of a page that was cached as unbacked", () => {
+    const m = x64();
+    const [p0] = mapped(m, 1);
+    const lin = m.__va(p0! * 0x1000);
+    expect(m.mem.read32(lin + 0x40)).toBe(0); // cached: zero page
+    m.mem.write32(V + 0x40, 0x600d); // first write backs the frame via the vmalloc alias
+    expect(m.mem.read32(lin + 0x40)).toBe(0x600d);
+  });
+
+  it("stays correct for scattered accesses over pages that collide in the TLB", () => {
+    const m = x64();
+    const n = 600; // more pages than TLB entries; page i and i + 256 share an entry
+    mapped(m, n);
+    for (let r = 0; r < 3; r++)
+      for (let i = 0; i < n; i++) {
+        const p = (i * 257) % n;
+        if (r === 0) m.mem.write32(V + p * 0x1000 + ((p * 4) & 0xfff), p);
+        else expect(m.mem.read32(V + p * 0x1000 + ((p * 4) & 0xfff))).toBe(p);
+      }
+    expect(m.pgtable.unmapPage(V + 300 * 0x1000)).not.toBe(-1);
+    expect(() => m.mem.read32(V + 300 * 0x1000)).toThrow(KernelOops);
+    expect(m.mem.read32(V + 44 * 0x1000 + 44 * 4)).toBe(44); // 44 = 300 - 256: same TLB slot
+  });
+});
+
 describe("KernelMemory.memset / copyIn / copyOut / memcpy (memset, memcpy)", () => {
   it("fills and copies across pages; zeroing a whole page drops its backing", () => {
     const m = x64();
@@ -190,7 +216,7 @@ describe("KernelMemory.memset / copyIn / copyOut / memcpy (memset, memcpy)", () 
     expect(m.mem.read32(V + 0x10)).toBe(0xcafef00d);
     m.mem.write32(V + 0x20, 0x1234);
     expect(m.mem.read32(lin + 0x20)).toBe(0x1234);
-    m.mem.invalidate();
+    m.mem.translationsChanged();
     expect(m.mem.read32(lin + 0x10)).toBe(0xcafef00d);
   });
 });

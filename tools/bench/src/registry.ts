@@ -1,0 +1,12 @@
+/*
+ * The benchmarks `pnpm bench` knows, in the order "run all" runs them. To add
+ * a benchmark, export a `Benchmark` (bench.ts) from its module and add it
+ * to BENCHMARKS.
+ */
+
+import type { Benchmark } from "./bench.js";
+import { memsetBenchmark } from "./benchmarks/memset.js";
+
+export type { BenchContext, Benchmark, BenchReport } from "./bench.js";
+
+export const BENCHMARKS: readonly Benchmark[] = [memsetBenchmark];
