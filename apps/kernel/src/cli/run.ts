@@ -111,7 +111,14 @@ function writeUserFile(io: CliIo, path: string, text: string, what: string): voi
 }
 
 /** The config of a command line: file, then flags. */
-function configFromArgs(a: ParsedArgs, io: CliIo, extra: KernelConfig = {}): KernelConfig {
+function configFromArgs(a: ParsedArgs, ctx: CliContext, extra: KernelConfig = {}): KernelConfig {
+  const io = ctx.io;
+  /* A single-arch build defaults to its own arch and backend. */
+  const reg = ctx.registry;
+  const base: KernelConfig = {
+    ...(reg.arches.length === 1 ? { arch: reg.arches[0]!.name } : {}),
+    ...(reg.populations.length === 1 ? { population: reg.populations[0]!.name } : {}),
+  };
   const file = typeof a.flags.config === "string" ? parseConfigText(readUserFile(io, a.flags.config, "config file"), a.flags.config) : {};
   const fromFlags: Record<string, unknown> = {};
   for (const k of VALUE_CONFIG_KEYS) {
@@ -123,7 +130,7 @@ function configFromArgs(a: ParsedArgs, io: CliIo, extra: KernelConfig = {}): Ker
   else if (st === "on" || st === true) fromFlags.stats = true;
   else if (st !== undefined) throw new UsageError(`--stats: ${JSON.stringify(st)} is not on or off`);
   if (a.flags["debug-checks"] !== undefined) fromFlags.debugChecks = a.flags["debug-checks"];
-  return mergeConfigs(file, fromFlags as KernelConfig, extra);
+  return mergeConfigs(base, file, fromFlags as KernelConfig, extra);
 }
 
 function boot(ctx: CliContext, config: KernelConfig): Kernel {
@@ -165,7 +172,7 @@ const COMMANDS: Command[] = [
     flags: [...CONFIG_FLAGS, ...RUN_FLAGS, JSON_FLAG, HELP_FLAG],
     run(a, ctx) {
       noPositionals(a, 0, this.usage);
-      const kernel = boot(ctx, configFromArgs(a, ctx.io, { trace: typeof a.flags.trace === "string" }));
+      const kernel = boot(ctx, configFromArgs(a, ctx, { trace: typeof a.flags.trace === "string" }));
       return runAndReport(a, ctx, "bpf-map", kernel, true);
     },
   },
@@ -176,7 +183,7 @@ const COMMANDS: Command[] = [
     flags: [...CONFIG_FLAGS, JSON_FLAG, HELP_FLAG],
     run(a, ctx) {
       noPositionals(a, 0, this.usage);
-      const kernel = boot(ctx, configFromArgs(a, ctx.io, { trace: false }));
+      const kernel = boot(ctx, configFromArgs(a, ctx, { trace: false }));
       if (a.flags.json === true) {
         out(ctx.io, `${JSON.stringify({ command: "boot", build: ctx.build, config: kernel.config, dmesg: kernel.dmesg(), meminfo: kernel.meminfo(), percpuStats: kernel.statsJson() }, null, 2)}\n`);
         return 0;
@@ -198,7 +205,7 @@ const COMMANDS: Command[] = [
         throw new UsageError(`unknown workload ${JSON.stringify(name)} (${WORKLOAD_NAMES.join(", ")})`);
       }
       noPositionals(a, 1, this.usage);
-      const kernel = boot(ctx, configFromArgs(a, ctx.io, { trace: typeof a.flags.trace === "string" }));
+      const kernel = boot(ctx, configFromArgs(a, ctx, { trace: typeof a.flags.trace === "string" }));
       return runAndReport(a, ctx, name as WorkloadName, kernel, false);
     },
   },
@@ -211,7 +218,7 @@ const COMMANDS: Command[] = [
       const file = a.positionals[0];
       if (file === undefined) throw new UsageError("replay needs a trace file");
       noPositionals(a, 1, this.usage);
-      const config = configFromArgs(a, ctx.io, { trace: typeof a.flags.trace === "string" });
+      const config = configFromArgs(a, ctx, { trace: typeof a.flags.trace === "string" });
       const text = readUserFile(ctx.io, file, "trace");
       const parsed = parseTraceForReplay(text);
       const kernel = boot(ctx, config);
@@ -235,7 +242,7 @@ const COMMANDS: Command[] = [
     flags: [...CONFIG_FLAGS, { name: "kconfig", kind: "switch", help: "print Kconfig-style .config lines" }, HELP_FLAG],
     run(a, ctx) {
       noPositionals(a, 0, this.usage);
-      const c = resolveConfig(configFromArgs(a, ctx.io), (name) => ctx.registry.arches.find((d) => d.name === name));
+      const c = resolveConfig(configFromArgs(a, ctx), (name) => ctx.registry.arches.find((d) => d.name === name));
       if (a.flags.kconfig === true) {
         const { nodeCpus: _n, cpuToNode: _c, ...rest } = c;
         const k: Record<string, unknown> = {};
