@@ -253,7 +253,7 @@ export class GenericArch<A extends ArchPercpu = ArchPercpu> implements ArchDescr
       arch: this.id,
       perCpuStart: cfg.sectionAddr,
       perCpuLoad: cfg.sectionAddr,
-      phys: machine.__pa(cfg.sectionAddr),
+      phys: cfg.sectionAddr - machine.pageOffset,
       staticSize: cfg.staticSize,
       template: cfg.template,
       symbols: this.percpuSymbols(cfg),
