@@ -41,6 +41,8 @@ export class KernelOops extends KernelBug {
 export class KernelMemory implements TranslationListener {
   private readonly pageSize: number;
   private readonly le: boolean;
+  private readonly slabShift: number;
+  private readonly slabMask: number;
   // Read cache: [rLo, rHi) maps to rBytes/rView at (virt - rDelta).
   private rLo = 1;
   private rHi = 0;
@@ -69,6 +71,8 @@ export class KernelMemory implements TranslationListener {
   ) {
     this.pageSize = pt.pageSize;
     this.le = phys.littleEndian;
+    this.slabShift = phys.slabShift;
+    this.slabMask = phys.slabPages - 1;
     this.rBytes = phys.zeroPage;
     this.rView = phys.zeroView;
     this.wBytes = phys.zeroPage;
@@ -135,9 +139,10 @@ export class KernelMemory implements TranslationListener {
       this.rView = this.phys.zeroView;
       this.rDelta = pageVirt;
     } else {
-      this.rBytes = this.phys.slabOf(frame);
-      this.rView = this.phys.viewOf(frame);
-      this.rDelta = pageVirt - this.phys.offsetOf(frame);
+      const slab = frame >>> this.slabShift;
+      this.rBytes = this.phys.slabs[slab]!;
+      this.rView = this.phys.views[slab]!;
+      this.rDelta = pageVirt - (frame & this.slabMask) * this.pageSize;
     }
     this.rLo = pageVirt;
     this.rHi = pageVirt + this.pageSize;
@@ -153,9 +158,10 @@ export class KernelMemory implements TranslationListener {
       frame = this.phys.materialize(this.lastPfn);
       this.tlbLookup(virt, true);
     }
-    this.wBytes = this.phys.slabOf(frame);
-    this.wView = this.phys.viewOf(frame);
-    this.wDelta = pageVirt - this.phys.offsetOf(frame);
+    const slab = frame >>> this.slabShift;
+    this.wBytes = this.phys.slabs[slab]!;
+    this.wView = this.phys.views[slab]!;
+    this.wDelta = pageVirt - (frame & this.slabMask) * this.pageSize;
     this.wLo = pageVirt;
     this.wHi = pageVirt + this.pageSize;
   }

@@ -33,13 +33,15 @@ export function sharedMemoryAvailable(): boolean {
 export class PhysMemory {
   readonly pageSize: number;
   readonly pageShift: number;
-  /** Frames per backing slab. */
+  /** Frames per backing slab (a power of two: 2^slabShift). */
   readonly slabPages: number;
+  readonly slabShift: number;
   /** Changes whenever any pfn gains or loses its backing frame. */
   gen = 0;
   /** Backing slabs; frame f lives in slab f / slabPages. */
   readonly slabs: Uint8Array[] = [];
-  private readonly views: DataView[] = [];
+  /** DataViews over the slabs, same indices. */
+  readonly views: DataView[] = [];
   private readonly leaves = new Map<number, Int32Array>();
   private freeFrames = new Int32Array(64);
   private nFreeFrames = 0;
@@ -66,6 +68,7 @@ export class PhysMemory {
     this.pageShift = pageShift;
     this.pageSize = 2 ** pageShift;
     this.slabPages = Math.max(1, SLAB_BYTES / this.pageSize);
+    this.slabShift = Math.log2(this.slabPages);
     this.zeroPage = new Uint8Array(this.pageSize);
     this.zeroView = new DataView(this.zeroPage.buffer);
     const order = nodes.map((_, i) => i).sort((a, b) => nodes[a]!.start - nodes[b]!.start);
@@ -133,17 +136,17 @@ export class PhysMemory {
 
   /** The slab byte array holding frame `frame`. */
   slabOf(frame: number): Uint8Array {
-    return this.slabs[Math.floor(frame / this.slabPages)]!;
+    return this.slabs[frame >>> this.slabShift]!;
   }
 
   /** The DataView over the slab holding frame `frame`. */
   viewOf(frame: number): DataView {
-    return this.views[Math.floor(frame / this.slabPages)]!;
+    return this.views[frame >>> this.slabShift]!;
   }
 
   /** Byte offset of frame `frame` inside its slab. */
   offsetOf(frame: number): number {
-    return (frame % this.slabPages) * this.pageSize;
+    return (frame & (this.slabPages - 1)) * this.pageSize;
   }
 
   /** The frame backing `pfn`, giving it one (zero-filled) if it has none. */
