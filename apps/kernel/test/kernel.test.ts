@@ -1,0 +1,146 @@
+import { describe, expect, it } from "vitest";
+import type { PcpuPtr } from "@pcpu/percpu";
+import { BootError } from "../src/assemble.js";
+import { ConfigError } from "../src/config.js";
+import { KernelApiError } from "../src/kernel.js";
+import { bootKernel } from "../src/registry.js";
+
+describe("bootKernel (start_kernel's percpu part) on the default kernel", () => {
+  const k = bootKernel({});
+  it("prints the percpu boot lines as Linux does", () => {
+    const log = k.dmesg();
+    /* size_sum = 0x24000 + 0x2000 + 0x7000 = 0x2d000: 45 pages; 2 nodes of 4 CPUs in 2 MiB atoms: u = 0x200000 / 4 */
+    expect(log).toContain("setup_percpu: NR_CPUS:64 nr_cpumask_bits:64 nr_cpu_ids:8 nr_node_ids:2");
+    expect(log).toContain("percpu: Embedded 45 pages/cpu s147456 r8192 d28672 u524288");
+    expect(log).toContain("pcpu-alloc: s147456 r8192 d28672 u524288 alloc=1*2097152");
+    expect(log).toContain("pcpu-alloc: [0] 0 1 2 3 [1] 4 5 6 7 ");
+  });
+  it("reports the Percpu: line from pcpu_nr_pages", () => {
+    /* 45 populated pages per unit x 8 units = 360 pages = 1440 kB */
+    expect(k.percpu.nrPages()).toBe(360);
+    expect(k.meminfo()).toMatch(/^MemTotal: +\d+ kB\nMemFree: +\d+ kB\nPercpu: {13}1440 kB\n$/);
+  });
+  it("allocates zeroed memory behind every CPU's copy and frees it", () => {
+    const p = k.percpu.alloc(0x40, 8)!;
+    expect(p).not.toBeNull();
+    const addrs = new Set<number>();
+    for (let cpu = 0; cpu < 8; cpu++) {
+      const a = k.percpu.perCpuPtr(p, cpu);
+      addrs.add(a);
+      expect(k.mem.read(a, 8)).toBe(0n);
+      k.mem.write(a, 4, 0x1000 + cpu);
+    }
+    expect(addrs.size).toBe(8);
+    /* CPUs 0 and 4 are in different groups: their units are a group apart, not a unit */
+    expect(k.percpu.perCpuPtr(p, 1) - k.percpu.perCpuPtr(p, 0)).toBe(0x80000);
+    for (let cpu = 0; cpu < 8; cpu++) expect(k.mem.read(k.percpu.perCpuPtr(p, cpu), 4)).toBe(0x1000 + cpu);
+    expect(k.percpu.free(p)).toBe(true);
+    expect(k.counters).toMatchObject({ allocs: 1, frees: 1, failures: 0 });
+  });
+  it("serves allocReserved from the reserved chunk and refuses what does not fit", () => {
+    const r = k.percpu.allocReserved(0x1000, 8)!;
+    expect(r).not.toBeNull();
+    expect(k.percpu.allocReserved(0x2000, 8)).toBeNull();
+    k.percpu.free(r);
+  });
+  it("runs this_cpu ops through the arch's per-CPU base on the chosen CPU", () => {
+    const p = k.percpu.alloc(8, 8)!;
+    const t = k.onCpu(5, (t) => {
+      t.write(p, 4, 10);
+      t.add(p, 4, 5);
+      t.inc(p, 4);
+      t.dec(p, 4);
+      t.sub(p, 4, 3);
+      expect(t.xchg(p, 4, 100)).toBe(12);
+      expect(t.cmpxchg(p, 4, 99, 1)).toBe(100);
+      expect(t.cmpxchg(p, 4, 100, 7)).toBe(100);
+      t.add(p, 2, -8);
+      return t.read(p, 4);
+    });
+    /* 7 - 8 in the low 16 bits wraps to 0xffff */
+    expect(t).toBe(0xffff);
+    expect(k.machine.ctx.cpu).toBe(0);
+    expect(k.mem.read(k.percpu.perCpuPtr(p, 5), 4)).toBe(0xffff);
+    expect(k.mem.read(k.percpu.perCpuPtr(p, 4), 4)).toBe(0);
+    k.onCpu(2, (t) => t.write(p, 8, 0xffff_ffff_ffff_ffffn));
+    expect(k.mem.read(k.percpu.perCpuPtr(p, 2), 8)).toBe(0xffff_ffff_ffff_ffffn);
+    k.percpu.free(p);
+  });
+  it("records the percpu tracepoints as ftrace text", () => {
+    const p = k.percpu.alloc(0x20, 8);
+    k.percpu.free(p);
+    const trace = k.trace();
+    expect(trace).toMatch(/^# tracer: nop\n/);
+    expect(trace).toMatch(/percpu_alloc_percpu: call_site=__alloc_percpu_gfp\+0x0\/0x0 reserved=0 is_atomic=0 size=32 align=8 base_addr=ffff/);
+    expect(trace).toMatch(/percpu_free_percpu: base_addr=ffff[0-9a-f]{12} off=\d+ ptr=/);
+  });
+  it("shows percpu_stats in debugfs", () => {
+    const s = k.debugfs("percpu_stats");
+    expect(s).toMatch(/^Percpu Memory Statistics\nAllocation Info:\n/);
+    expect(s).toContain("  unit_size           :       524288\n");
+  });
+  it("refuses misuse with KernelApiError", () => {
+    expect(() => k.debugfs("slab" as "percpu_stats")).toThrow(KernelApiError);
+    expect(() => k.mem.read(0, 3 as 4)).toThrow(/width must be 1, 2, 4 or 8/);
+    expect(() => k.onCpu(8, () => 0)).toThrow(/cpu 8 is not a possible CPU/);
+    expect(() => k.percpu.alloc(8, 8, "GFP_DMA" as "GFP_KERNEL")).toThrow(/unknown gfp/);
+    expect(() => k.percpu.perCpuPtr(0 as PcpuPtr, -1)).toThrow(KernelApiError);
+  });
+});
+
+describe("bootKernel configurations", () => {
+  it("has no debugfs percpu_stats without CONFIG_PERCPU_STATS", () => {
+    const k = bootKernel({ stats: false, trace: false });
+    expect(k.stats).toBeNull();
+    expect(() => k.debugfs("percpu_stats")).toThrow(/CONFIG_PERCPU_STATS is off/);
+    expect(k.trace()).toMatch(/entries-in-buffer\/entries-written: 0\/0 /);
+  });
+  it("fails GFP_ATOMIC allocations that need a new chunk, until the balance work ran", () => {
+    const k = bootKernel({ arch: "arm", cpus: 2, trace: false });
+    /* drain the first chunk's dynamic area (20K) with atomic allocations */
+    let fails = 0;
+    for (let i = 0; i < 0x18; i++) if (k.percpu.alloc(0x400, 8, "GFP_ATOMIC") === null) fails++;
+    expect(fails).toBeGreaterThan(0);
+    expect(k.runWork()).toBe(1);
+    expect(k.counters.chunksCreated).toBe(1);
+    expect(k.percpu.alloc(0x400, 8, "GFP_ATOMIC")).not.toBeNull();
+  });
+  it("honours reserved/dyn/atom overrides on a package arch", () => {
+    const k = bootKernel({ arch: "arm", cpus: 2, reservedSize: "16K", dynSize: "32K", staticSize: "0x8000", trace: false });
+    /* 0x8000 + 0x4000 + 0x8000 = 0x14000: 20 pages */
+    expect(k.dmesg()).toContain("percpu: Embedded 20 pages/cpu s32768 r16384 d32768 u81920");
+  });
+  it("builds the page first chunk with percpu_alloc=page on x86", () => {
+    const k = bootKernel({ arch: "i386", percpuAlloc: "page", trace: false });
+    expect(k.dmesg().some((l) => /^percpu: \d+ 4K pages\/cpu s\d+ r0 d\d+$/.test(l))).toBe(true);
+  });
+  it("boots the km backend and every arch", () => {
+    for (const arch of ["x86_64", "i386", "arm", "sparc32", "s390"]) {
+      const k = bootKernel({ arch, population: "km", nodes: "0-3", cpus: 4, trace: false });
+      expect(k.pcpu.backend.name).toBe("km");
+      const p = k.percpu.alloc(0x10, 8)!;
+      k.onCpu(3, (t) => t.write(p, 4, 0xdead));
+      expect(k.mem.read(k.percpu.perCpuPtr(p, 3), 4)).toBe(0xdead);
+    }
+  });
+  it("the area map allocator boots when @pcpu/percpu exports it, or is refused before boot", () => {
+    let k: ReturnType<typeof bootKernel> | null = null;
+    try {
+      k = bootKernel({ allocator: "area-map", trace: false });
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).setting).toBe("allocator");
+    }
+    if (k !== null) expect(k.pcpu.area.name).toBe("area-map");
+  });
+  it("reports a panic at boot as BootError with the log", () => {
+    /* 32 units of over 1 MiB do not fit 16 MiB of memory: memblock fails and setup_per_cpu_areas panics */
+    let err: unknown;
+    try {
+      bootKernel({ arch: "sparc32", cpus: 32, memPerNode: "16M", staticSize: "1M", trace: false });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BootError);
+  });
+});
