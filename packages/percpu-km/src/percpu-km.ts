@@ -213,6 +213,11 @@ export class PercpuKm implements PopulationBackend {
   }
 
   /** `pcpu_should_reclaim_chunk`: a km chunk is never partly freed. @kernel mm/percpu-km.c pcpu_should_reclaim_chunk */
+  /** What destroyed chunks left in the global counters (the kernel's over-count). */
+  accountedLeak(): { readonly nrPopulated: number; readonly nrEmptyPopPages: number } {
+    return { nrPopulated: this.leakedNrPopulated, nrEmptyPopPages: this.leakedEmptyPopPages };
+  }
+
   pcpuShouldReclaimChunk(_chunk: PcpuChunkView): boolean {
     return false;
   }

@@ -166,6 +166,12 @@ export interface PopulationBackend {
    * over-count with several units, spec 8.2). Only the debug checker asks.
    */
   accountedPages?(chunk: PcpuChunkView): number;
+  /**
+   * Counts that destroyed chunks left behind in pcpu_nr_populated and
+   * pcpu_nr_empty_pop_pages (percpu-km's over-count is never taken back).
+   * Only the debug checker asks.
+   */
+  accountedLeak?(): { readonly nrPopulated: number; readonly nrEmptyPopPages: number };
 }
 
 /* ------------------------------------------------------------------------ */
@@ -237,8 +243,14 @@ export interface AreaAllocator {
   isAllocStart(chunk: PcpuChunkView, off: number): boolean;
   /** Host bytes taken by the chunk's metadata (benchmarks). */
   metadataBytes(chunk: PcpuChunkView): number;
-  /** Check every hard invariant of the metadata; the first violation as text, or null. */
-  checkChunk(chunk: PcpuChunkView, live: readonly LiveArea[]): string | null;
+  /**
+   * Check every hard invariant of the metadata; the first violation as text,
+   * or null. `accountedPages`, when given, is what the backend reported to
+   * pcpu_chunk_populated for the chunk (PopulationBackend.accountedPages):
+   * nr_populated and nr_empty_pop_pages are then checked against it instead
+   * of the populated bitmap's weight.
+   */
+  checkChunk(chunk: PcpuChunkView, live: readonly LiveArea[], accountedPages?: number): string | null;
   /**
    * Called by the balance work with the mutex held and the lock dropped
    * (area map, 3.18+: extend the maps queued by atomic allocations). Optional.
@@ -370,6 +382,11 @@ export interface PcpuBackendHost {
   readonly highUnitCpu: number;
   /** Number of possible CPUs; possible CPU ids are 0 .. nrPossibleCpus-1. */
   readonly nrPossibleCpus: number;
+  /** `pcpu_first_chunk`, `pcpu_reserved_chunk` (pcpu_should_reclaim_chunk spares them). */
+  readonly firstChunk: PcpuChunkView;
+  readonly reservedChunk: PcpuChunkView | null;
+  /** `pcpu_nr_empty_pop_pages`. */
+  readonly nrEmptyPopPages: number;
   /** `pcpu_alloc_chunk(gfp)`: a zeroed chunk record with its area metadata; null on failure. */
   pcpuAllocChunk(gfp: number): PcpuChunkView | null;
   /** `pcpu_free_chunk(chunk)`: NULL-safe. */

@@ -314,8 +314,8 @@ export class PcpuAreaMapAllocator implements AreaAllocator {
    * The hard area-map invariants (area-map-check.ts).
    * @returns the first violation, or null.
    */
-  checkChunk(chunk: PcpuChunkView, live: readonly LiveArea[]): string | null {
-    return pcpuAreaMapCheck(chunk, live, this.pageShift);
+  checkChunk(chunk: PcpuChunkView, live: readonly LiveArea[], accountedPages?: number): string | null {
+    return pcpuAreaMapCheck(chunk, live, this.pageShift, accountedPages);
   }
 
   /**

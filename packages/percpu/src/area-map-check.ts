@@ -35,6 +35,7 @@ export function pcpuAreaMapCheck(
   chunk: PcpuChunkView,
   live: readonly LiveArea[],
   pageShift: number,
+  accountedPages?: number,
 ): string | null {
   const id = `area map of chunk ${chunk.id}`;
   const am = chunk.area;
@@ -119,6 +120,12 @@ export function pcpuAreaMapCheck(
   let empty = 0;
   for (let p = 0; p < chunk.nrPages; p++) {
     if (busy[p] === 0 && (chunk.populated[p >>> 5]! & (1 << (p & 31))) !== 0) empty++;
+  }
+  /* Pages the backend counted beyond the bitmap (km) are counted empty too. */
+  if (accountedPages !== undefined) {
+    let weight = 0;
+    for (let p = 0; p < chunk.nrPages; p++) if ((chunk.populated[p >>> 5]! & (1 << (p & 31))) !== 0) weight++;
+    empty += accountedPages - weight;
   }
   if (empty !== chunk.nrEmptyPopPages) {
     return `${id}: nr_empty_pop_pages ${chunk.nrEmptyPopPages} but ${empty} populated pages hold no allocated byte`;

@@ -136,14 +136,15 @@ export function checkPercpuInvariants(pcpu: Percpu, only: ReadonlySet<PcpuChunk>
     const deep = only === null || only.has(chunk);
     const live = debug !== null && deep ? debug.liveAreas(chunk) : [];
 
+    /* 4. populated accounting (km counts its whole block, see accountedPages) */
+    const weight = bitmapWeight(chunk.populated, chunk.nrPages);
+    const accounted = pcpu.backend.accountedPages !== undefined && !isRecord ? pcpu.backend.accountedPages(chunk) : weight;
+
     if (deep) {
-      const areaViolation = pcpu.area.checkChunk(chunk, live);
+      const areaViolation = pcpu.area.checkChunk(chunk, live, accounted);
       if (areaViolation !== null) return `${tag}: ${areaViolation}`;
     }
 
-    /* 4. populated accounting */
-    const weight = bitmapWeight(chunk.populated, chunk.nrPages);
-    const accounted = pcpu.backend.accountedPages !== undefined && !isRecord ? pcpu.backend.accountedPages(chunk) : weight;
     if (chunk.nrPopulated !== accounted) return `${tag}: nr_populated ${chunk.nrPopulated} != ${accounted} populated pages`;
 
     /* 5. every page holding a live allocation is populated; records are immutable and full */
@@ -180,6 +181,13 @@ export function checkPercpuInvariants(pcpu: Percpu, only: ReadonlySet<PcpuChunk>
       const demoted = chunk.slot === 0 && want < 3;
       if (chunk.slot !== want && !demoted) return `${tag}: on slot ${chunk.slot}, pcpu_chunk_slot says ${want}`;
     }
+  }
+
+  /* Counts destroyed chunks left in the globals (km's over-count). */
+  const leak = pcpu.backend.accountedLeak !== undefined ? pcpu.backend.accountedLeak() : null;
+  if (leak !== null) {
+    emptySum += leak.nrEmptyPopPages;
+    populatedSum += leak.nrPopulated;
   }
 
   /* 11. global empty populated pages */
