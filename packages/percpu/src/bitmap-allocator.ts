@@ -164,12 +164,6 @@ export function pcpuNextMdFreeRegion(chunk: PcpuBitmapArea, cur: PcpuRegionCurso
 
   for (; i < nrBlocks; i++) {
     const block = blocks[i];
-    /* a run carried over from the previous block's right edge */
-    if (bits !== 0) {
-      bits += block.leftFree;
-      if (block.leftFree === bb) continue;
-      break;
-    }
 
     /* the contig run, if not seen before and not the right-edge run */
     bits = block.contigHint;
@@ -181,6 +175,20 @@ export function pcpuNextMdFreeRegion(chunk: PcpuBitmapArea, cur: PcpuRegionCurso
 
     bits = block.rightFree;
     bitOff = (i + 1) * bb - bits;
+    if (bits !== 0) {
+      /*
+       * The right-edge run carries over: add each next block's left_free
+       * while whole blocks are free (the kernel's `if (*bits)` branch at the
+       * top of its loop, as a tight inner loop: a sequential fill walks
+       * every free block behind it on each allocation).
+       */
+      for (i++; i < nrBlocks; i++) {
+        const leftFree = blocks[i].leftFree;
+        bits += leftFree;
+        if (leftFree !== bb) break;
+      }
+      break;
+    }
   }
   cur.bitOff = bitOff;
   cur.bits = bits;
