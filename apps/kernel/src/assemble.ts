@@ -13,7 +13,13 @@ import { type Machine, MachineConfigError } from "@pcpu/mm";
 import * as percpuPackage from "@pcpu/percpu";
 import { type AreaAllocatorFactory, createBitmapAllocator } from "@pcpu/percpu";
 import { PcpuStats, PcpuTraceRecorder } from "@pcpu/percpu-stats";
-import type { AllocatorName, KernelConfig, KernelCounters, KernelDefinitions, ResolvedKernelConfig } from "./api.js";
+import type {
+  AllocatorName,
+  KernelConfig,
+  KernelCounters,
+  KernelDefinitions,
+  ResolvedKernelConfig,
+} from "./api.js";
 import { ConfigError, resolveConfig } from "./config.js";
 import { Kernel, KernelTraceSink, kernelTraceFraming } from "./kernel.js";
 
@@ -36,7 +42,10 @@ export function areaAllocatorFactory(name: AllocatorName): AreaAllocatorFactory 
   if (name === "bitmap") return createBitmapAllocator();
   const create = (percpuPackage as Record<string, unknown>).createAreaMapAllocator;
   if (typeof create !== "function") {
-    throw new ConfigError("allocator", "area-map is not available: @pcpu/percpu does not export createAreaMapAllocator");
+    throw new ConfigError(
+      "allocator",
+      "area-map is not available: @pcpu/percpu does not export createAreaMapAllocator",
+    );
   }
   return (create as () => AreaAllocatorFactory)();
 }
@@ -51,17 +60,32 @@ export function assembleKernel(config: KernelConfig | ResolvedKernelConfig, defs
   const c = isResolved(config)
     ? config
     : resolveConfig(config, (name) => (name === defs.arch.name ? defs.arch : undefined));
-  if (c.arch !== defs.arch.name) throw new ConfigError("arch", `${c.arch} is not built into this kernel build (it has ${defs.arch.name})`);
+  if (c.arch !== defs.arch.name)
+    throw new ConfigError("arch", `${c.arch} is not built into this kernel build (it has ${defs.arch.name})`);
   if (c.population !== defs.population.name) {
-    throw new ConfigError("population", `${c.population} is not built into this kernel build (it has ${defs.population.name})`);
+    throw new ConfigError(
+      "population",
+      `${c.population} is not built into this kernel build (it has ${defs.population.name})`,
+    );
   }
   if (c.population === "km" && c.percpuAlloc === "page") {
     /* mm/percpu-km.c: #error "contiguous percpu allocation is incompatible with paged first chunk" */
-    throw new ConfigError("population", "km cannot serve a page first chunk (percpuAlloc page): contiguous percpu allocation is incompatible with paged first chunk");
+    throw new ConfigError(
+      "population",
+      "km cannot serve a page first chunk (percpuAlloc page): contiguous percpu allocation is incompatible with paged first chunk",
+    );
   }
   const area = areaAllocatorFactory(c.allocator);
   const population = defs.population.factory();
-  const counters: KernelCounters = { allocs: 0, frees: 0, failures: 0, chunksCreated: 0, chunksDestroyed: 0, chunks: 0, peakChunks: 0 };
+  const counters: KernelCounters = {
+    allocs: 0,
+    frees: 0,
+    failures: 0,
+    chunksCreated: 0,
+    chunksDestroyed: 0,
+    chunks: 0,
+    peakChunks: 0,
+  };
   const stats = c.stats ? new PcpuStats() : null;
   /* The machine is built inside the arch's boot; the backend factory is the first to see it. */
   let machineRef: Machine | null = null;

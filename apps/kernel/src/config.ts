@@ -6,11 +6,18 @@
  * range instead of building a kernel that panics).
  */
 
-import { cpulistParse, CpulistParseError, isPcpuEra, PCPU_ERAS, type PcpuEra, type PcpuFc } from "@pcpu/percpu";
+import {
+  CpulistParseError,
+  cpulistParse,
+  isPcpuEra,
+  PCPU_ERAS,
+  type PcpuEra,
+  type PcpuFc,
+} from "@pcpu/percpu";
 import {
   ALLOCATOR_NAMES,
-  ARCH_NAMES,
   type AllocatorName,
+  ARCH_NAMES,
   type ArchName,
   type KernelArchDefinition,
   type KernelConfig,
@@ -100,7 +107,10 @@ export function parseBool(v: unknown): boolean | null {
 function sizeOf(setting: string, v: unknown): number {
   const n = parseSize(v);
   if (n === null) {
-    throw new ConfigError(setting, `${JSON.stringify(v)} is not a size (use a number, hex, or a K/M/G suffix: 4096, 0x1000, 32K)`);
+    throw new ConfigError(
+      setting,
+      `${JSON.stringify(v)} is not a size (use a number, hex, or a K/M/G suffix: 4096, 0x1000, 32K)`,
+    );
   }
   return n;
 }
@@ -116,7 +126,8 @@ function intOf(setting: string, v: unknown, min: number): number {
 
 function boolOf(setting: string, v: unknown): boolean {
   const b = parseBool(v);
-  if (b === null) throw new ConfigError(setting, `${JSON.stringify(v)} is not on/off (true, false, on, off, y, n)`);
+  if (b === null)
+    throw new ConfigError(setting, `${JSON.stringify(v)} is not on/off (true, false, on, off, y, n)`);
   return b;
 }
 
@@ -132,7 +143,8 @@ function oneOf<T extends string>(setting: string, v: unknown, allowed: readonly 
  * memory but no CPU.
  */
 export function parseNodes(text: string, cpus: number): { nodeCpus: number[][]; cpuToNode: number[] } {
-  if (typeof text !== "string" || text.trim() === "") throw new ConfigError("nodes", "must list the CPUs of at least one node");
+  if (typeof text !== "string" || text.trim() === "")
+    throw new ConfigError("nodes", "must list the CPUs of at least one node");
   const parts = text.split(";").map((s) => s.trim());
   const cpuToNode: number[] = new Array(cpus).fill(-1);
   const nodeCpus: number[][] = [];
@@ -159,14 +171,20 @@ export function parseNodes(text: string, cpus: number): { nodeCpus: number[][]; 
       list.sort((a, b) => a - b);
     }
     for (const cpu of list) {
-      if (cpu >= cpus) throw new ConfigError("nodes", `node ${nid} lists CPU ${cpu} but only CPUs 0-${cpus - 1} are possible`);
-      if (cpuToNode[cpu] !== -1) throw new ConfigError("nodes", `CPU ${cpu} is in node ${cpuToNode[cpu]} and node ${nid}`);
+      if (cpu >= cpus)
+        throw new ConfigError(
+          "nodes",
+          `node ${nid} lists CPU ${cpu} but only CPUs 0-${cpus - 1} are possible`,
+        );
+      if (cpuToNode[cpu] !== -1)
+        throw new ConfigError("nodes", `CPU ${cpu} is in node ${cpuToNode[cpu]} and node ${nid}`);
       cpuToNode[cpu] = nid;
     }
     nodeCpus.push(list);
   });
   const missing = cpuToNode.indexOf(-1);
-  if (missing >= 0) throw new ConfigError("nodes", `CPU ${missing} is in no node (the nodes must cover CPUs 0-${cpus - 1})`);
+  if (missing >= 0)
+    throw new ConfigError("nodes", `CPU ${missing} is in no node (the nodes must cover CPUs 0-${cpus - 1})`);
   return { nodeCpus, cpuToNode };
 }
 
@@ -209,7 +227,8 @@ export function mergeConfigs(...layers: readonly KernelConfig[]): KernelConfig {
 export function resolveConfig(input: KernelConfig, lookup: ArchLookup): ResolvedKernelConfig {
   if (input === null || typeof input !== "object") throw new ConfigError("config", "must be an object");
   for (const k of Object.keys(input)) {
-    if (!(CONFIG_KEYS as readonly string[]).includes(k)) throw new ConfigError(k, `unknown setting (known: ${CONFIG_KEYS.join(", ")})`);
+    if (!(CONFIG_KEYS as readonly string[]).includes(k))
+      throw new ConfigError(k, `unknown setting (known: ${CONFIG_KEYS.join(", ")})`);
   }
   const c = mergeConfigs(DEFAULT_CONFIG, input);
 
@@ -219,23 +238,32 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
 
   const cpus = intOf("cpus", c.cpus, 1);
   if (cpus > def.nrCpusMax) {
-    throw new ConfigError("cpus", `${cpus} possible CPUs exceed the ${arch} NR_CPUS limit of ${def.nrCpusMax}`);
+    throw new ConfigError(
+      "cpus",
+      `${cpus} possible CPUs exceed the ${arch} NR_CPUS limit of ${def.nrCpusMax}`,
+    );
   }
   const nrCpus = c.nrCpus === undefined ? Math.max(def.nrCpusDefault, cpus) : intOf("nrCpus", c.nrCpus, 1);
-  if (nrCpus > def.nrCpusMax) throw new ConfigError("nrCpus", `NR_CPUS=${nrCpus} exceeds the ${arch} maximum of ${def.nrCpusMax}`);
+  if (nrCpus > def.nrCpusMax)
+    throw new ConfigError("nrCpus", `NR_CPUS=${nrCpus} exceeds the ${arch} maximum of ${def.nrCpusMax}`);
   if (cpus > nrCpus) throw new ConfigError("cpus", `${cpus} possible CPUs exceed CONFIG_NR_CPUS=${nrCpus}`);
 
   const nodesText = c.nodes === undefined ? defaultNodes(cpus, def.numa && def.groupsByNode) : c.nodes;
   if (typeof nodesText !== "string") throw new ConfigError("nodes", "must be a string such as 0-3;4-7");
   const { nodeCpus, cpuToNode } = parseNodes(nodesText, cpus);
   if (nodeCpus.length > 1 && !def.numa) {
-    throw new ConfigError("nodes", `${arch} has no CONFIG_NUMA: give one node (e.g. 0-${cpus - 1}), not ${nodeCpus.length}`);
+    throw new ConfigError(
+      "nodes",
+      `${arch} has no CONFIG_NUMA: give one node (e.g. 0-${cpus - 1}), not ${nodeCpus.length}`,
+    );
   }
 
   const memPerNode = c.memPerNode === undefined ? def.memPerNodeDefault : sizeOf("memPerNode", c.memPerNode);
   const pageSize = 2 ** def.pageShift;
-  if (memPerNode < 16 * 2 ** 20) throw new ConfigError("memPerNode", `${memPerNode} bytes is below the 16M minimum per node`);
-  if (memPerNode % pageSize !== 0) throw new ConfigError("memPerNode", `${memPerNode} is not a multiple of the page size ${pageSize}`);
+  if (memPerNode < 16 * 2 ** 20)
+    throw new ConfigError("memPerNode", `${memPerNode} bytes is below the 16M minimum per node`);
+  if (memPerNode % pageSize !== 0)
+    throw new ConfigError("memPerNode", `${memPerNode} is not a multiple of the page size ${pageSize}`);
   if (memPerNode * nodeCpus.length > def.memTotalMax) {
     throw new ConfigError(
       "memPerNode",
@@ -258,13 +286,17 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
   const debugChecks = boolOf("debugChecks", c.debugChecks);
   const seed = intOf("seed", c.seed, 0);
 
-  if (!isPcpuEra(c.era)) throw new ConfigError("era", `${JSON.stringify(c.era)} is not one of ${PCPU_ERAS.join(", ")}`);
+  if (!isPcpuEra(c.era))
+    throw new ConfigError("era", `${JSON.stringify(c.era)} is not one of ${PCPU_ERAS.join(", ")}`);
   const era: PcpuEra = c.era;
-  if (!def.eras.includes(era)) throw new ConfigError("era", `${arch} models the eras ${def.eras.join(", ")}, not ${era}`);
+  if (!def.eras.includes(era))
+    throw new ConfigError("era", `${arch} models the eras ${def.eras.join(", ")}, not ${era}`);
 
   const staticSize = c.staticSize === undefined ? def.defaultStaticSize : sizeOf("staticSize", c.staticSize);
-  if (staticSize === 0) throw new ConfigError("staticSize", "must be above 0 (the kernel always has static percpu variables)");
-  const opt = (k: "reservedSize" | "dynSize" | "atomSize"): number | null => (c[k] === undefined ? null : sizeOf(k, c[k]));
+  if (staticSize === 0)
+    throw new ConfigError("staticSize", "must be above 0 (the kernel always has static percpu variables)");
+  const opt = (k: "reservedSize" | "dynSize" | "atomSize"): number | null =>
+    c[k] === undefined ? null : sizeOf(k, c[k]);
   const reservedSize = opt("reservedSize");
   const dynSize = opt("dynSize");
   const atomSize = opt("atomSize");
@@ -272,7 +304,10 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
     throw new ConfigError("reservedSize", `${reservedSize} is not a multiple of PCPU_MIN_ALLOC_SIZE (4)`);
   }
   if (atomSize !== null && (atomSize < pageSize || (atomSize & (atomSize - 1)) !== 0 || atomSize > 2 ** 30)) {
-    throw new ConfigError("atomSize", `${atomSize} must be a power of two between the page size ${pageSize} and 1G`);
+    throw new ConfigError(
+      "atomSize",
+      `${atomSize} must be a power of two between the page size ${pageSize} and 1G`,
+    );
   }
   const maxUnit = 2 ** 30;
   if (staticSize + (reservedSize ?? 0) + (dynSize ?? 0) > maxUnit) {
@@ -290,7 +325,10 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
 
   if (population === "km" && percpuAlloc === "page") {
     /* mm/percpu-km.c refuses to build with a page first chunk. */
-    throw new ConfigError("population", "km cannot back a page first chunk (percpuAlloc page): contiguous percpu allocation is incompatible with paged first chunk");
+    throw new ConfigError(
+      "population",
+      "km cannot back a page first chunk (percpuAlloc page): contiguous percpu allocation is incompatible with paged first chunk",
+    );
   }
 
   return {

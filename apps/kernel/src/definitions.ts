@@ -4,7 +4,14 @@
  * arch: the sets are built by registry.ts and by generated bundle entries.
  */
 
-import type { ArchName, KernelArchDefinition, KernelConfig, KernelDefinitions, KernelPopulationDefinition, PopulationName } from "./api.js";
+import type {
+  ArchName,
+  KernelArchDefinition,
+  KernelConfig,
+  KernelDefinitions,
+  KernelPopulationDefinition,
+  PopulationName,
+} from "./api.js";
 import { assembleKernel } from "./assemble.js";
 import { resolveConfig } from "./config.js";
 import type { Kernel } from "./kernel.js";
@@ -16,7 +23,11 @@ export interface KernelRegistry {
 }
 
 /** Looks up the definitions a config needs in a registry (undefined entries are reported by assembleKernel). */
-export function definitionsFor(reg: KernelRegistry, arch: ArchName, population: PopulationName): KernelDefinitions {
+export function definitionsFor(
+  reg: KernelRegistry,
+  arch: ArchName,
+  population: PopulationName,
+): KernelDefinitions {
   const a = reg.arches.find((d) => d.name === arch) ?? reg.arches[0]!;
   const p = reg.populations.find((d) => d.name === population) ?? reg.populations[0]!;
   return { arch: a, population: p };
@@ -30,4 +41,3 @@ export function bootFromRegistry(config: KernelConfig, reg: KernelRegistry): Ker
   const c = resolveConfig(config, (name) => reg.arches.find((d) => d.name === name));
   return assembleKernel(c, definitionsFor(reg, c.arch, c.population));
 }
-

@@ -33,25 +33,57 @@ export const KCONFIG_ARCH_SYMBOLS: Readonly<Record<ArchName, string>> = {
 /** Every value symbol and the key it sets. */
 export const KCONFIG_SYMBOLS: readonly KconfigSymbol[] = [
   { symbol: "CONFIG_NR_CPUS", key: "nrCpus", type: "int", doc: "the build's CPU limit (NR_CPUS)" },
-  { symbol: "CONFIG_NEED_PER_CPU_KM", key: "population", type: "bool", doc: "y: mm/percpu-km.c, not set: mm/percpu-vm.c" },
+  {
+    symbol: "CONFIG_NEED_PER_CPU_KM",
+    key: "population",
+    type: "bool",
+    doc: "y: mm/percpu-km.c, not set: mm/percpu-vm.c",
+  },
   { symbol: "CONFIG_PERCPU_STATS", key: "stats", type: "bool", doc: "debugfs percpu_stats" },
-  { symbol: "CONFIG_MODULES", key: "modules", type: "bool", doc: "PERCPU_MODULE_RESERVE is 8K with modules, 0 without" },
+  {
+    symbol: "CONFIG_MODULES",
+    key: "modules",
+    type: "bool",
+    doc: "PERCPU_MODULE_RESERVE is 8K with modules, 0 without",
+  },
   { symbol: "CONFIG_PCPU_CPUS", key: "cpus", type: "int", doc: "possible CPUs of the machine (nr_cpu_ids)" },
   { symbol: "CONFIG_PCPU_NODES", key: "nodes", type: "string", doc: 'CPUs per NUMA node, e.g. "0-3;4-7"' },
   { symbol: "CONFIG_PCPU_MEM_PER_NODE", key: "memPerNode", type: "size", doc: "memory per node" },
   { symbol: "CONFIG_PCPU_ALLOCATOR", key: "allocator", type: "string", doc: '"bitmap" or "area-map"' },
   { symbol: "CONFIG_PCPU_STATIC_SIZE", key: "staticSize", type: "size", doc: "kernel static percpu bytes" },
-  { symbol: "CONFIG_PCPU_RESERVED_SIZE", key: "reservedSize", type: "size", doc: "override of the arch's reserved size" },
-  { symbol: "CONFIG_PCPU_DYN_SIZE", key: "dynSize", type: "size", doc: "override of the arch's dynamic size" },
+  {
+    symbol: "CONFIG_PCPU_RESERVED_SIZE",
+    key: "reservedSize",
+    type: "size",
+    doc: "override of the arch's reserved size",
+  },
+  {
+    symbol: "CONFIG_PCPU_DYN_SIZE",
+    key: "dynSize",
+    type: "size",
+    doc: "override of the arch's dynamic size",
+  },
   { symbol: "CONFIG_PCPU_ATOM_SIZE", key: "atomSize", type: "size", doc: "override of the arch's atom size" },
   { symbol: "CONFIG_PCPU_ERA", key: "era", type: "string", doc: 'kernel generation, e.g. "v6"' },
   { symbol: "CONFIG_PCPU_SEED", key: "seed", type: "int", doc: "seed of the machine and workloads" },
   { symbol: "CONFIG_PCPU_TRACE", key: "trace", type: "bool", doc: "record the percpu tracepoints" },
-  { symbol: "CONFIG_PCPU_DEBUG_CHECKS", key: "debugChecks", type: "bool", doc: "invariant checker after every call" },
+  {
+    symbol: "CONFIG_PCPU_DEBUG_CHECKS",
+    key: "debugChecks",
+    type: "bool",
+    doc: "invariant checker after every call",
+  },
 ];
 
 /** Symbols accepted and ignored (they appear in real .config files and change nothing here). */
-const IGNORED = new Set(["CONFIG_X86", "CONFIG_SPARC", "CONFIG_64BIT", "CONFIG_SMP", "CONFIG_NODES_SHIFT", "CONFIG_CMDLINE_BOOL"]);
+const IGNORED = new Set([
+  "CONFIG_X86",
+  "CONFIG_SPARC",
+  "CONFIG_64BIT",
+  "CONFIG_SMP",
+  "CONFIG_NODES_SHIFT",
+  "CONFIG_CMDLINE_BOOL",
+]);
 
 const LINE_RE = /^(CONFIG_[A-Za-z0-9_]+)=(.*)$/;
 const NOT_SET_RE = /^#\s*(CONFIG_[A-Za-z0-9_]+) is not set\s*$/;
@@ -59,14 +91,16 @@ const NOT_SET_RE = /^#\s*(CONFIG_[A-Za-z0-9_]+) is not set\s*$/;
 function unquote(v: string, symbol: string, line: number): string {
   const t = v.trim();
   if (!t.startsWith('"')) return t;
-  if (t.length < 2 || !t.endsWith('"')) throw new ConfigError(symbol, `line ${line}: unterminated string ${t}`);
+  if (t.length < 2 || !t.endsWith('"'))
+    throw new ConfigError(symbol, `line ${line}: unterminated string ${t}`);
   return t.slice(1, -1).replace(/\\(["\\])/g, "$1");
 }
 
 /** `percpu_alloc=` from a kernel command line; undefined when absent. */
 export function percpuAllocFromCmdline(cmdline: string): string | undefined {
   let found: string | undefined;
-  for (const word of cmdline.split(/\s+/)) if (word.startsWith("percpu_alloc=")) found = word.slice("percpu_alloc=".length);
+  for (const word of cmdline.split(/\s+/))
+    if (word.startsWith("percpu_alloc=")) found = word.slice("percpu_alloc=".length);
   return found;
 }
 
@@ -97,14 +131,18 @@ export function parseKconfig(text: string): KernelConfig {
       symbol = m[1]!;
       value = m[2]!;
     }
-    const arch = (Object.entries(KCONFIG_ARCH_SYMBOLS) as [ArchName, string][]).find(([, s]) => s === symbol)?.[0];
+    const arch = (Object.entries(KCONFIG_ARCH_SYMBOLS) as [ArchName, string][]).find(
+      ([, s]) => s === symbol,
+    )?.[0];
     if (arch !== undefined) {
       if (value === "y") archSeen.push(arch);
-      else if (value !== "n") throw new ConfigError(symbol, `line ${lineNo}: an arch symbol is y or not set, not ${value}`);
+      else if (value !== "n")
+        throw new ConfigError(symbol, `line ${lineNo}: an arch symbol is y or not set, not ${value}`);
       continue;
     }
     if (symbol === "CONFIG_NUMA") {
-      if (value !== "y" && value !== "n") throw new ConfigError(symbol, `line ${lineNo}: must be y or not set`);
+      if (value !== "y" && value !== "n")
+        throw new ConfigError(symbol, `line ${lineNo}: must be y or not set`);
       numa = value === "y";
       continue;
     }
@@ -115,16 +153,21 @@ export function parseKconfig(text: string): KernelConfig {
     }
     if (IGNORED.has(symbol)) continue;
     const sym = KCONFIG_SYMBOLS.find((s) => s.symbol === symbol);
-    if (sym === undefined) throw new ConfigError(symbol, `line ${lineNo}: unknown symbol (see the Kconfig table in the README)`);
+    if (sym === undefined)
+      throw new ConfigError(symbol, `line ${lineNo}: unknown symbol (see the Kconfig table in the README)`);
     if (sym.type === "bool") {
-      if (value !== "y" && value !== "n") throw new ConfigError(symbol, `line ${lineNo}: must be y or not set, not ${value}`);
+      if (value !== "y" && value !== "n")
+        throw new ConfigError(symbol, `line ${lineNo}: must be y or not set, not ${value}`);
       out[sym.key] = sym.key === "population" ? (value === "y" ? "km" : "vm") : value === "y";
     } else {
       out[sym.key] = unquote(value, symbol, lineNo);
     }
   }
   if (archSeen.length > 1) {
-    throw new ConfigError("arch", `several arch symbols are set: ${archSeen.map((a) => KCONFIG_ARCH_SYMBOLS[a]).join(", ")}`);
+    throw new ConfigError(
+      "arch",
+      `several arch symbols are set: ${archSeen.map((a) => KCONFIG_ARCH_SYMBOLS[a]).join(", ")}`,
+    );
   }
   if (archSeen.length === 1) out.arch = archSeen[0];
   if (numa === false && typeof out.nodes === "string" && out.nodes.includes(";")) {
@@ -137,11 +180,13 @@ export function parseKconfig(text: string): KernelConfig {
 export function toKconfig(c: KernelConfig): string {
   const lines: string[] = ["# @pcpu/kernel configuration"];
   if (c.arch !== undefined) {
-    if (!(ARCH_NAMES as readonly string[]).includes(c.arch)) throw new ConfigError("arch", `unknown arch ${c.arch}`);
+    if (!(ARCH_NAMES as readonly string[]).includes(c.arch))
+      throw new ConfigError("arch", `unknown arch ${c.arch}`);
     lines.push(`${KCONFIG_ARCH_SYMBOLS[c.arch as ArchName]}=y`);
   }
   if (c.percpuAlloc !== undefined) lines.push(`CONFIG_CMDLINE="percpu_alloc=${c.percpuAlloc}"`);
-  if (typeof c.nodes === "string") lines.push(c.nodes.includes(";") ? "CONFIG_NUMA=y" : "# CONFIG_NUMA is not set");
+  if (typeof c.nodes === "string")
+    lines.push(c.nodes.includes(";") ? "CONFIG_NUMA=y" : "# CONFIG_NUMA is not set");
   for (const s of KCONFIG_SYMBOLS) {
     const v = c[s.key];
     if (v === undefined || v === null) continue;
@@ -171,7 +216,8 @@ export function parseConfigText(text: string, name = "config"): KernelConfig {
     } catch (e) {
       throw new ConfigError("config", `${name} is not valid JSON: ${(e as Error).message}`);
     }
-    if (v === null || typeof v !== "object" || Array.isArray(v)) throw new ConfigError("config", `${name} must hold a JSON object`);
+    if (v === null || typeof v !== "object" || Array.isArray(v))
+      throw new ConfigError("config", `${name} must hold a JSON object`);
     return v as KernelConfig;
   }
   return parseKconfig(text);

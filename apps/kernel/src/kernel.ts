@@ -59,7 +59,8 @@ export class KernelApiError extends Error {
 /** The gfp flags of a GfpArg. */
 export function gfpFlags(gfp: GfpArg): number {
   if (typeof gfp === "number") {
-    if (!Number.isInteger(gfp) || gfp < 0) throw new KernelApiError(`gfp flags must be a non-negative integer, got ${gfp}`);
+    if (!Number.isInteger(gfp) || gfp < 0)
+      throw new KernelApiError(`gfp flags must be a non-negative integer, got ${gfp}`);
     return gfp;
   }
   switch (gfp) {
@@ -70,7 +71,9 @@ export function gfpFlags(gfp: GfpArg): number {
     case "GFP_ATOMIC":
       return GFP_ATOMIC;
     default:
-      throw new KernelApiError(`unknown gfp ${JSON.stringify(gfp)}; use GFP_KERNEL, GFP_NOWAIT or GFP_ATOMIC`);
+      throw new KernelApiError(
+        `unknown gfp ${JSON.stringify(gfp)}; use GFP_KERNEL, GFP_NOWAIT or GFP_ATOMIC`,
+      );
   }
 }
 
@@ -248,7 +251,14 @@ export class Kernel {
     this.mem = {
       read<W extends PcpuWidth>(addr: number, width: W): PcpuValue<W> {
         checkWidth(width);
-        const v = width === 1 ? m.read8(addr) : width === 2 ? m.read16(addr) : width === 4 ? m.read32(addr) : m.read64(addr);
+        const v =
+          width === 1
+            ? m.read8(addr)
+            : width === 2
+              ? m.read16(addr)
+              : width === 4
+                ? m.read32(addr)
+                : m.read64(addr);
         return v as PcpuValue<W>;
       },
       write<W extends PcpuWidth>(addr: number, width: W, value: PcpuValue<W>): void {
@@ -296,7 +306,9 @@ export class Kernel {
   debugfs(name: "percpu_stats"): string {
     if (name !== "percpu_stats") throw new KernelApiError(`debugfs: ${name}: No such file or directory`);
     if (this.stats === null) {
-      throw new KernelApiError("debugfs: percpu_stats: No such file or directory (CONFIG_PERCPU_STATS is off)");
+      throw new KernelApiError(
+        "debugfs: percpu_stats: No such file or directory (CONFIG_PERCPU_STATS is off)",
+      );
     }
     return percpuStatsText(this.stats, this.pcpu);
   }

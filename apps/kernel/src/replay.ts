@@ -165,7 +165,13 @@ export function replayTrace(k: Kernel, trace: ParsedTrace, opts: ReplayOptions =
     events: total,
     skipped: trace.skipped,
     lost: trace.lost,
-    trace: { allocs: tAllocs, frees: tFrees, failures: tFail, chunksCreated: tCreated, chunksDestroyed: tDestroyed },
+    trace: {
+      allocs: tAllocs,
+      frees: tFrees,
+      failures: tFail,
+      chunksCreated: tCreated,
+      chunksDestroyed: tDestroyed,
+    },
     replay: {
       allocs: after.allocs - before.allocs,
       frees: after.frees - before.frees,

@@ -43,10 +43,15 @@ export function runWorkload(kernel: Kernel, name: WorkloadName, opts: WorkloadOp
 }
 
 /** A two-or-more column table: the first column left-aligned, the others right-aligned. */
-export function formatTable(rows: readonly (readonly (string | number)[])[], header?: readonly string[]): string {
+export function formatTable(
+  rows: readonly (readonly (string | number)[])[],
+  header?: readonly string[],
+): string {
   const all = header ? [header, ...rows] : rows;
   const cols = Math.max(...all.map((r) => r.length));
-  const width = Array.from({ length: cols }, (_, i) => Math.max(...all.map((r) => String(r[i] ?? "").length)));
+  const width = Array.from({ length: cols }, (_, i) =>
+    Math.max(...all.map((r) => String(r[i] ?? "").length)),
+  );
   const line = (r: readonly (string | number)[]) =>
     r
       .map((v, i) => (i === 0 ? String(v).padEnd(width[i]!) : String(v).padStart(width[i]!)))

@@ -15,7 +15,10 @@ const tmp = mkdtempSync(join(tmpdir(), "pcpu-kernel-cli-"));
 const bundle = (name: string) => join(tmp, name, "pcpu-kernel.mjs");
 
 function build(args: string[], name: string): void {
-  const r = spawnSync(process.execPath, ["scripts/build.mjs", ...args, "--outdir", join(tmp, name)], { cwd: app, encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["scripts/build.mjs", ...args, "--outdir", join(tmp, name)], {
+    cwd: app,
+    encoding: "utf8",
+  });
   if (r.status !== 0) throw new Error(`build ${args.join(" ")} failed: ${r.stderr}`);
 }
 
@@ -26,7 +29,11 @@ interface Run {
 }
 
 function cli(args: string[], name = "all"): Run {
-  const r = spawnSync(process.execPath, [bundle(name), ...args], { cwd: tmp, encoding: "utf8", env: { ...process.env, INIT_CWD: tmp } });
+  const r = spawnSync(process.execPath, [bundle(name), ...args], {
+    cwd: tmp,
+    encoding: "utf8",
+    env: { ...process.env, INIT_CWD: tmp },
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -51,7 +58,16 @@ describe("pcpu-kernel boot (the boot log)", () => {
   for (const arch of ARCHES) {
     for (const population of ["vm", "km"] as const) {
       it(`${arch} ${population}`, () => {
-        const r = cli(["boot", "--arch", arch, "--population", population, "--cpus", "4", ...(arch === "x86_64" && population === "km" ? ["--nodes", "0-3"] : [])]);
+        const r = cli([
+          "boot",
+          "--arch",
+          arch,
+          "--population",
+          population,
+          "--cpus",
+          "4",
+          ...(arch === "x86_64" && population === "km" ? ["--nodes", "0-3"] : []),
+        ]);
         expect(r.code).toBe(0);
         expect(r.out).toMatch(/^percpu: Embedded \d+ pages\/cpu s\d+ r\d+ d\d+ u\d+$/m);
         expect(r.out).toMatch(/^pcpu-alloc: s\d+ r\d+ d\d+ u\d+ alloc=\d+\*\d+$/m);
@@ -73,11 +89,16 @@ describe("pcpu-kernel boot (the boot log)", () => {
     expect(j.dmesg).toContain("percpu: Embedded 41 pages/cpu s131072 r8192 d28672 u167936");
   });
   it("reads a .config and a kernel.config.json, flags overriding", () => {
-    writeFileSync(join(tmp, ".config"), "CONFIG_ARM=y\nCONFIG_PCPU_CPUS=2\n# CONFIG_PERCPU_STATS is not set\n");
+    writeFileSync(
+      join(tmp, ".config"),
+      "CONFIG_ARM=y\nCONFIG_PCPU_CPUS=2\n# CONFIG_PERCPU_STATS is not set\n",
+    );
     const r = cli(["boot", "--config", ".config", "--cpus", "3"]);
     expect(r.out).toContain("pcpu-alloc: [0] 0 [0] 1 [0] 2 \n");
     writeFileSync(join(tmp, "kernel.config.json"), JSON.stringify({ arch: "sparc32", cpus: 2 }));
-    expect(cli(["boot", "--config", "kernel.config.json"]).out).toContain("percpu: Embedded 15 pages/cpu s32768 r8192 d20480 u61440\n");
+    expect(cli(["boot", "--config", "kernel.config.json"]).out).toContain(
+      "percpu: Embedded 15 pages/cpu s32768 r8192 d20480 u61440\n",
+    );
   });
 });
 
@@ -134,7 +155,17 @@ describe("pcpu-kernel errors and help", () => {
     usage(cli(["frobnicate"]), /unknown command "frobnicate"/);
   });
   it("exits 1 on a runtime failure (a panic at boot)", () => {
-    const r = cli(["boot", "--arch", "sparc32", "--cpus", "32", "--mem-per-node", "16M", "--static-size", "1M"]);
+    const r = cli([
+      "boot",
+      "--arch",
+      "sparc32",
+      "--cpus",
+      "32",
+      "--mem-per-node",
+      "16M",
+      "--static-size",
+      "1M",
+    ]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^pcpu-kernel: boot failed: /);
     expect(r.err.trimEnd().split("\n")).toHaveLength(1);
@@ -154,9 +185,20 @@ describe("per-build bundles (one arch, one backend)", () => {
   it("contain only their own arch package", () => {
     const x86 = readFileSync(bundle("x86_64-vm"), "utf8");
     const arm = readFileSync(bundle("arm-km"), "utf8");
-    const pkgs = (s: string) => [...new Set(s.match(/packages\/(arch-[a-z0-9]+|percpu-[a-z]+)\/src/g))].sort();
-    expect(pkgs(x86)).toEqual(["packages/arch-generic/src", "packages/arch-x86/src", "packages/percpu-stats/src", "packages/percpu-vm/src"]);
-    expect(pkgs(arm)).toEqual(["packages/arch-arm/src", "packages/arch-generic/src", "packages/percpu-km/src", "packages/percpu-stats/src"]);
+    const pkgs = (s: string) =>
+      [...new Set(s.match(/packages\/(arch-[a-z0-9]+|percpu-[a-z]+)\/src/g))].sort();
+    expect(pkgs(x86)).toEqual([
+      "packages/arch-generic/src",
+      "packages/arch-x86/src",
+      "packages/percpu-stats/src",
+      "packages/percpu-vm/src",
+    ]);
+    expect(pkgs(arm)).toEqual([
+      "packages/arch-arm/src",
+      "packages/arch-generic/src",
+      "packages/percpu-km/src",
+      "packages/percpu-stats/src",
+    ]);
   });
   it("boot their own arch by default and refuse others", () => {
     const r = cli(["boot"], "arm-km");
@@ -169,7 +211,10 @@ describe("per-build bundles (one arch, one backend)", () => {
 
 describe("pnpm kernel (tsx on the sources, as the README runs it)", () => {
   it("boots from the repository root", () => {
-    const r = spawnSync("pnpm", ["--silent", "kernel", "boot", "--arch", "arm", "--cpus", "2"], { cwd: join(app, "../.."), encoding: "utf8" });
+    const r = spawnSync("pnpm", ["--silent", "kernel", "boot", "--arch", "arm", "--cpus", "2"], {
+      cwd: join(app, "../.."),
+      encoding: "utf8",
+    });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("pcpu-alloc: [0] 0 [0] 1 \n");
   });

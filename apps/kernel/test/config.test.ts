@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ALL_DEFINITIONS } from "../src/registry.js";
+import type { KernelConfig } from "../src/api.js";
 import { ConfigError, defaultNodes, parseNodes, parseSize, resolveConfig } from "../src/config.js";
 import { parseConfigText, parseKconfig, toKconfig } from "../src/kconfig.js";
-import type { KernelConfig } from "../src/api.js";
+import { ALL_DEFINITIONS } from "../src/registry.js";
 
 const lookup = (name: string) => ALL_DEFINITIONS.arches.find((d) => d.name === name);
 const resolve = (c: KernelConfig) => resolveConfig(c, lookup);
@@ -36,9 +36,15 @@ describe("parseSize (memparse-style sizes)", () => {
 describe("parseNodes (cpulist per NUMA node)", () => {
   it("maps CPUs to nodes with the kernel's cpulist syntax", () => {
     const { nodeCpus, cpuToNode } = parseNodes("0-2,6;3-5,7", 8);
-    expect(nodeCpus).toEqual([[0, 1, 2, 6], [3, 4, 5, 7]]);
+    expect(nodeCpus).toEqual([
+      [0, 1, 2, 6],
+      [3, 4, 5, 7],
+    ]);
     expect(cpuToNode).toEqual([0, 0, 0, 1, 1, 1, 0, 1]);
-    expect(parseNodes("0-7:2/4;2-3,6-7", 8).nodeCpus).toEqual([[0, 1, 4, 5], [2, 3, 6, 7]]);
+    expect(parseNodes("0-7:2/4;2-3,6-7", 8).nodeCpus).toEqual([
+      [0, 1, 4, 5],
+      [2, 3, 6, 7],
+    ]);
   });
   it("defaults to halves on NUMA arches and one node otherwise", () => {
     expect(defaultNodes(8, true)).toBe("0-3;4-7");
@@ -51,12 +57,36 @@ describe("parseNodes (cpulist per NUMA node)", () => {
 describe("resolveConfig (the checks made before boot)", () => {
   it("fills the default kernel: x86_64, 8 CPUs in 2 nodes, vm, auto, bitmap, stats", () => {
     const c = resolve({});
-    expect(c).toMatchObject({ arch: "x86_64", cpus: 8, nodes: "0-3;4-7", population: "vm", percpuAlloc: "auto", allocator: "bitmap", stats: true, era: "v6", nrCpus: 64 });
+    expect(c).toMatchObject({
+      arch: "x86_64",
+      cpus: 8,
+      nodes: "0-3;4-7",
+      population: "vm",
+      percpuAlloc: "auto",
+      allocator: "bitmap",
+      stats: true,
+      era: "v6",
+      nrCpus: 64,
+    });
     expect(c.staticSize).toBe(0x24000);
   });
   it("accepts strings for numbers and switches", () => {
-    const c = resolve({ arch: "arm", cpus: "4", stats: "off", reservedSize: "0x1000", dynSize: "24K", memPerNode: "512M" });
-    expect(c).toMatchObject({ cpus: 4, stats: false, reservedSize: 0x1000, dynSize: 0x6000, memPerNode: 0x20000000, nodes: "0-3" });
+    const c = resolve({
+      arch: "arm",
+      cpus: "4",
+      stats: "off",
+      reservedSize: "0x1000",
+      dynSize: "24K",
+      memPerNode: "512M",
+    });
+    expect(c).toMatchObject({
+      cpus: 4,
+      stats: false,
+      reservedSize: 0x1000,
+      dynSize: 0x6000,
+      memPerNode: 0x20000000,
+      nodes: "0-3",
+    });
   });
   it("refuses every impossible kernel with the setting named", () => {
     refused({ arch: "mips" }, "arch", /not one of x86_64, i386, arm, sparc32, s390/);
@@ -72,7 +102,11 @@ describe("resolveConfig (the checks made before boot)", () => {
     refused({ nodes: "0-x" }, "nodes", /node 0: cpulist/);
     refused({ arch: "arm", nodes: "0-3;4-7" }, "nodes", /arm has no CONFIG_NUMA/);
     refused({ population: "km" }, "population", /km cannot handle more than one group/);
-    refused({ population: "km", nodes: "0-7", percpuAlloc: "page" }, "population", /incompatible with paged first chunk/);
+    refused(
+      { population: "km", nodes: "0-7", percpuAlloc: "page" },
+      "population",
+      /incompatible with paged first chunk/,
+    );
     refused({ arch: "arm", percpuAlloc: "page" }, "percpuAlloc", /arm does not build the page first chunk/);
     refused({ percpuAlloc: "lpage" }, "percpuAlloc", /not one of auto, embed, page/);
     refused({ allocator: "slab" }, "allocator", /not one of bitmap, area-map/);
@@ -115,10 +149,24 @@ describe("parseKconfig (.config lines)", () => {
       dynSize: "0x6000",
       allocator: "bitmap",
     });
-    expect(resolve(parseKconfig(text))).toMatchObject({ arch: "arm", nrCpus: 16, cpus: 4, population: "km", dynSize: 0x6000 });
+    expect(resolve(parseKconfig(text))).toMatchObject({
+      arch: "arm",
+      nrCpus: 16,
+      cpus: 4,
+      population: "km",
+      dynSize: 0x6000,
+    });
   });
   it("round-trips through toKconfig", () => {
-    const c: KernelConfig = { arch: "x86_64", cpus: 8, nodes: "0-3;4-7", population: "vm", stats: true, percpuAlloc: "page", reservedSize: "8K" };
+    const c: KernelConfig = {
+      arch: "x86_64",
+      cpus: 8,
+      nodes: "0-3;4-7",
+      population: "vm",
+      stats: true,
+      percpuAlloc: "page",
+      reservedSize: "8K",
+    };
     expect(parseKconfig(toKconfig(c))).toEqual({ ...c, cpus: "8" });
     expect(resolve(parseKconfig(toKconfig(c)))).toEqual(resolve(c));
   });
@@ -127,7 +175,9 @@ describe("parseKconfig (.config lines)", () => {
     expect(() => parseKconfig("NR_CPUS=4")).toThrow(/line 1: not a CONFIG_/);
     expect(() => parseKconfig("CONFIG_ARM=y\nCONFIG_S390=y")).toThrow(/several arch symbols/);
     expect(() => parseKconfig("CONFIG_PERCPU_STATS=m")).toThrow(/must be y or not set/);
-    expect(() => parseKconfig('# CONFIG_NUMA is not set\nCONFIG_PCPU_NODES="0-3;4-7"')).toThrow(/CONFIG_NUMA is not set/);
+    expect(() => parseKconfig('# CONFIG_NUMA is not set\nCONFIG_PCPU_NODES="0-3;4-7"')).toThrow(
+      /CONFIG_NUMA is not set/,
+    );
   });
   it("parseConfigText reads JSON or .config", () => {
     expect(parseConfigText('{ "arch": "s390", "cpus": 4 }')).toEqual({ arch: "s390", cpus: 4 });

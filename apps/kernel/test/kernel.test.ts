@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import type { PcpuPtr } from "@pcpu/percpu";
+import { describe, expect, it } from "vitest";
 import { BootError } from "../src/assemble.js";
 import { ConfigError } from "../src/config.js";
 import { KernelApiError } from "../src/kernel.js";
@@ -71,7 +71,9 @@ describe("bootKernel (start_kernel's percpu part) on the default kernel", () => 
     k.percpu.free(p);
     const trace = k.trace();
     expect(trace).toMatch(/^# tracer: nop\n/);
-    expect(trace).toMatch(/percpu_alloc_percpu: call_site=__alloc_percpu_gfp\+0x0\/0x0 reserved=0 is_atomic=0 size=32 align=8 base_addr=ffff/);
+    expect(trace).toMatch(
+      /percpu_alloc_percpu: call_site=__alloc_percpu_gfp\+0x0\/0x0 reserved=0 is_atomic=0 size=32 align=8 base_addr=ffff/,
+    );
     expect(trace).toMatch(/percpu_free_percpu: base_addr=ffff[0-9a-f]{12} off=\d+ ptr=/);
   });
   it("shows percpu_stats in debugfs", () => {
@@ -106,7 +108,14 @@ describe("bootKernel configurations", () => {
     expect(k.percpu.alloc(0x400, 8, "GFP_ATOMIC")).not.toBeNull();
   });
   it("honours reserved/dyn/atom overrides on a package arch", () => {
-    const k = bootKernel({ arch: "arm", cpus: 2, reservedSize: "16K", dynSize: "32K", staticSize: "0x8000", trace: false });
+    const k = bootKernel({
+      arch: "arm",
+      cpus: 2,
+      reservedSize: "16K",
+      dynSize: "32K",
+      staticSize: "0x8000",
+      trace: false,
+    });
     /* 0x8000 + 0x4000 + 0x8000 = 0x14000: 20 pages */
     expect(k.dmesg()).toContain("percpu: Embedded 20 pages/cpu s32768 r16384 d32768 u81920");
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { bootKernel } from "../src/registry.js";
-import { runWorkload } from "../src/report.js";
 import { parseTraceForReplay, replayTrace } from "../src/replay.js";
+import { runWorkload } from "../src/report.js";
 import { WORKLOAD_NAMES } from "../src/workloads/workload.js";
 
 const small = { cpus: 4, nodes: "0-1;2-3", trace: false } as const;
@@ -28,10 +28,16 @@ describe("workloads (real users of percpu memory)", () => {
     const k = bootKernel({ ...small, reservedSize: "0x100" });
     const s = runWorkload(k, "modules", { ops: 60, seed: 3 });
     expect(s.details.loadFailures).toBeGreaterThan(0);
-    expect(k.dmesg().some((l) => /^[a-z0-9_]+: Could not allocate \d+ bytes percpu data$/.test(l))).toBe(true);
+    expect(k.dmesg().some((l) => /^[a-z0-9_]+: Could not allocate \d+ bytes percpu data$/.test(l))).toBe(
+      true,
+    );
   });
   it("atomic-burst: bursts outrun the populated pages; the balance work catches up", () => {
-    const s = runWorkload(bootKernel({ arch: "arm", cpus: 2, trace: false }), "atomic-burst", { ops: 40, seed: 1, scale: 4 });
+    const s = runWorkload(bootKernel({ arch: "arm", cpus: 2, trace: false }), "atomic-burst", {
+      ops: 40,
+      seed: 1,
+      scale: 4,
+    });
     expect(s.details.atomicFailures).toBeGreaterThan(0);
     expect(s.details.workRuns).toBeGreaterThan(0);
     expect(s.chunksCreated).toBeGreaterThan(0);
@@ -69,11 +75,16 @@ describe("replayTrace (a percpu trace against any kernel)", () => {
   it("reports allocations that fail on a smaller kernel", () => {
     const k = bootKernel({ ...small, trace: true });
     runWorkload(k, "modules", { ops: 80, seed: 2 });
-    const r = replayTrace(bootKernel({ arch: "arm", cpus: 2, reservedSize: "0x200", trace: false }), parseTraceForReplay(k.trace()));
+    const r = replayTrace(
+      bootKernel({ arch: "arm", cpus: 2, reservedSize: "0x200", trace: false }),
+      parseTraceForReplay(k.trace()),
+    );
     expect(r.failedHereOnly).toBeGreaterThan(0);
     expect(r.replay.failures).toBe(r.failedHereOnly + (r.trace.failures - r.succeededHereOnly));
   });
   it("refuses a malformed trace", () => {
-    expect(() => parseTraceForReplay("bash-1 [000] ..... 1.000000: percpu_alloc_percpu: nonsense\n")).toThrow(/line 1/);
+    expect(() => parseTraceForReplay("bash-1 [000] ..... 1.000000: percpu_alloc_percpu: nonsense\n")).toThrow(
+      /line 1/,
+    );
   });
 });

@@ -9,10 +9,18 @@
 
 import { ArmArch } from "@pcpu/arch-arm";
 import { PCPU_ERAS, type Percpu } from "@pcpu/percpu";
-import { type ArchMachineRequest, type ArchSetupRequest, embedOrPanic, standInArch, GiB, MiB, placeStaticSectionInImage, RegisterPercpuArch } from "./common.js";
-import { packageArch } from "./package-arch.js";
 import type { KernelArchDefinition } from "../api.js";
-
+import {
+  type ArchMachineRequest,
+  type ArchSetupRequest,
+  embedOrPanic,
+  GiB,
+  MiB,
+  placeStaticSectionInImage,
+  RegisterPercpuArch,
+  standInArch,
+} from "./common.js";
+import { packageArch } from "./package-arch.js";
 
 /** The default lowmem limit: VMALLOC_END - 240M - VMALLOC_OFFSET - PAGE_OFFSET = 768 MiB. */
 const ARM_LOWMEM_MAX = 0x3000_0000;
@@ -54,7 +62,15 @@ export const armStandIn = standInArch({
   placeStaticSection: placeStaticSectionInImage,
   setupPerCpuAreas(pcpu: Percpu, req: ArchSetupRequest) {
     const k = pcpu.constants;
-    embedOrPanic(pcpu, req.reservedSize ?? k.PERCPU_MODULE_RESERVE, req.dynSize ?? k.PERCPU_DYNAMIC_RESERVE, req.atomSize ?? k.PAGE_SIZE, null, null, false);
+    embedOrPanic(
+      pcpu,
+      req.reservedSize ?? k.PERCPU_MODULE_RESERVE,
+      req.dynSize ?? k.PERCPU_DYNAMIC_RESERVE,
+      req.atomSize ?? k.PAGE_SIZE,
+      null,
+      null,
+      false,
+    );
     const arch = new RegisterPercpuArch(pcpu, 32);
     arch.fillOffsets();
     /* smp_prepare_boot_cpu (CPU 0) and cpu_init on each secondary: set_my_cpu_offset. */

@@ -14,13 +14,13 @@ import { Machine, type MachineConfig } from "@pcpu/mm";
 import {
   GenericPercpuArch,
   LOCAL_DISTANCE,
-  type PcpuCpuDistanceFn,
-  pcpuEmbedFirstChunk,
-  type PcpuEra,
-  type PcpuStaticSection,
   type PcpuArchHooks,
-  Percpu,
+  type PcpuCpuDistanceFn,
+  type PcpuEra,
   type PcpuFc,
+  type PcpuStaticSection,
+  Percpu,
+  pcpuEmbedFirstChunk,
 } from "@pcpu/percpu";
 import type { ArchBooted, KernelArchDefinition, KernelCoreParts, ResolvedKernelConfig } from "../api.js";
 import { archConstantsOf } from "./constants.js";
@@ -31,12 +31,17 @@ import { archConstantsOf } from "./constants.js";
  * template holds the image's initialised percpu data: zero here except for
  * a recognisable word per page, so copies into units can be checked.
  */
-export function placeStaticSectionInImage(machine: Machine, staticSize: number, _era: PcpuEra): PcpuStaticSection {
+export function placeStaticSectionInImage(
+  machine: Machine,
+  staticSize: number,
+  _era: PcpuEra,
+): PcpuStaticSection {
   const ps = machine.pageSize;
   const phys = machine.memblock.allocTryNid(Math.ceil(staticSize / ps) * ps, ps, 0, "vmlinux .data..percpu");
   if (phys < 0) throw new Error("Kernel panic - not syncing: no memory for the kernel image's .data..percpu");
   const perCpuStart = machine.__va(phys);
-  for (let off = 0; off + 4 <= staticSize; off += ps) machine.mem.write32(perCpuStart + off, 0x70637075 ^ off);
+  for (let off = 0; off + 4 <= staticSize; off += ps)
+    machine.mem.write32(perCpuStart + off, 0x70637075 ^ off);
   return { perCpuStart, staticSize, perCpuLoad: perCpuStart };
 }
 
@@ -71,7 +76,6 @@ export class RegisterPercpuArch extends GenericPercpuArch {
   }
 }
 
-
 /** `cpu_distance_fn` grouping CPUs of one node (x86 pcpu_cpu_distance). */
 export function nodeDistanceFn(cpuToNode: readonly number[], remote: number): PcpuCpuDistanceFn {
   return (a, b) => (cpuToNode[a] === cpuToNode[b] ? LOCAL_DISTANCE : remote);
@@ -91,7 +95,10 @@ export function embedOrPanic(
   cpuToNode: ((cpu: number) => number) | null,
   numa: boolean,
 ): void {
-  const rc = pcpuEmbedFirstChunk(pcpu, reserved, dyn, atom, dist, cpuToNode, { pageFirstChunkAvailable: false, numa });
+  const rc = pcpuEmbedFirstChunk(pcpu, reserved, dyn, atom, dist, cpuToNode, {
+    pageFirstChunkAvailable: false,
+    numa,
+  });
   if (rc < 0) throw new KernelPanic("Failed to initialize percpu areas.");
 }
 
@@ -151,7 +158,14 @@ export function standInArch(spec: StandInArchSpec): KernelArchDefinition & Stand
     source: "stand-in",
     boot(c: ResolvedKernelConfig, core: KernelCoreParts): ArchBooted {
       const machine = new Machine(
-        spec.machineConfig({ cpus: c.cpus, cpuToNode: c.cpuToNode, nrNodes: c.nodeCpus.length, memPerNode: c.memPerNode, seed: c.seed, era: c.era }),
+        spec.machineConfig({
+          cpus: c.cpus,
+          cpuToNode: c.cpuToNode,
+          nrNodes: c.nodeCpus.length,
+          memPerNode: c.memPerNode,
+          seed: c.seed,
+          era: c.era,
+        }),
       );
       const section = spec.placeStaticSection(machine, c.staticSize, c.era);
       const pcpu = new Percpu({ machine, constants: archConstantsOf(spec, c), section, ...core });

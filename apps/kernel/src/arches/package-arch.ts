@@ -18,7 +18,13 @@ import {
 } from "@pcpu/arch-generic";
 import { Machine } from "@pcpu/mm";
 import { PCPU_ERAS, type PcpuEra, Percpu } from "@pcpu/percpu";
-import type { ArchBooted, ArchName, KernelArchDefinition, KernelCoreParts, ResolvedKernelConfig } from "../api.js";
+import type {
+  ArchBooted,
+  ArchName,
+  KernelArchDefinition,
+  KernelCoreParts,
+  ResolvedKernelConfig,
+} from "../api.js";
 import { ConfigError } from "../config.js";
 import { embedOrPanic } from "./common.js";
 
@@ -30,13 +36,23 @@ export interface FirstChunkSizes {
 }
 
 /** How an arch builds its first chunk with overridden sizes; installs the hooks in the core. */
-export type SetupWithSizes<A extends ArchPercpu> = (pcpu: Percpu, arch: A, cfg: ResolvedArchConfig, sizes: FirstChunkSizes) => void;
+export type SetupWithSizes<A extends ArchPercpu> = (
+  pcpu: Percpu,
+  arch: A,
+  cfg: ResolvedArchConfig,
+  sizes: FirstChunkSizes,
+) => void;
 
 /**
  * The generic setup_per_cpu_areas with overridden sizes: embed, module and
  * dynamic reserves, page atoms by default, warn-only distance check.
  */
-export function genericSetupWithSizes(pcpu: Percpu, arch: ArchPercpu, cfg: ResolvedArchConfig, s: FirstChunkSizes): void {
+export function genericSetupWithSizes(
+  pcpu: Percpu,
+  arch: ArchPercpu,
+  cfg: ResolvedArchConfig,
+  s: FirstChunkSizes,
+): void {
   const k = pcpu.constants;
   embedOrPanic(
     pcpu,
@@ -126,7 +142,13 @@ export function packageArch<A extends ArchPercpu>(o: PackageArchOptions<A>): Ker
       const cfg = archConfig(c);
       const { era: _era, ...options } = core.options;
       if (c.reservedSize === null && c.dynSize === null && c.atomSize === null) {
-        const k = bootArch(def, cfg, { population: core.population, area: core.area, observer: core.observer, trace: core.trace, options });
+        const k = bootArch(def, cfg, {
+          population: core.population,
+          area: core.area,
+          observer: core.observer,
+          trace: core.trace,
+          options,
+        });
         return { machine: k.machine, pcpu: k.pcpu, arch: k.arch };
       }
       const machine = new Machine(def.machineConfig(cfg));
@@ -136,7 +158,11 @@ export function packageArch<A extends ArchPercpu>(o: PackageArchOptions<A>): Ker
         constants: def.constants(cfg),
         area: core.area,
         population: core.population,
-        section: { perCpuStart: section.perCpuStart, staticSize: section.staticSize, perCpuLoad: section.perCpuLoad },
+        section: {
+          perCpuStart: section.perCpuStart,
+          staticSize: section.staticSize,
+          perCpuLoad: section.perCpuLoad,
+        },
         observer: core.observer,
         trace: core.trace,
         options: { ...options, era: cfg.pcpuEra },

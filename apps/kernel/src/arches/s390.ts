@@ -11,10 +11,18 @@
 
 import { S390Arch } from "@pcpu/arch-s390";
 import { LOCAL_DISTANCE, PCPU_ERAS, type Percpu } from "@pcpu/percpu";
-import { type ArchMachineRequest, type ArchSetupRequest, embedOrPanic, standInArch, GiB, placeStaticSectionInImage, RegisterPercpuArch, TiB } from "./common.js";
-import { packageArch } from "./package-arch.js";
 import type { KernelArchDefinition } from "../api.js";
-
+import {
+  type ArchMachineRequest,
+  type ArchSetupRequest,
+  embedOrPanic,
+  GiB,
+  placeStaticSectionInImage,
+  RegisterPercpuArch,
+  standInArch,
+  TiB,
+} from "./common.js";
+import { packageArch } from "./package-arch.js";
 
 /** The stand-in used before @pcpu/arch-s390 existed. */
 export const s390StandIn = standInArch({

@@ -9,10 +9,17 @@
 
 import { Sparc32Arch } from "@pcpu/arch-sparc32";
 import { GenericPercpuArch, PCPU_ERAS, type Percpu } from "@pcpu/percpu";
-import { type ArchMachineRequest, type ArchSetupRequest, embedOrPanic, standInArch, GiB, MiB, placeStaticSectionInImage } from "./common.js";
-import { packageArch } from "./package-arch.js";
 import type { KernelArchDefinition } from "../api.js";
-
+import {
+  type ArchMachineRequest,
+  type ArchSetupRequest,
+  embedOrPanic,
+  GiB,
+  MiB,
+  placeStaticSectionInImage,
+  standInArch,
+} from "./common.js";
+import { packageArch } from "./package-arch.js";
 
 /** SRMMU_MAXMEM. */
 const SPARC32_LOWMEM_MAX = 0x0c00_0000;
@@ -52,7 +59,15 @@ export const sparc32StandIn = standInArch({
   placeStaticSection: placeStaticSectionInImage,
   setupPerCpuAreas(pcpu: Percpu, req: ArchSetupRequest) {
     const k = pcpu.constants;
-    embedOrPanic(pcpu, req.reservedSize ?? k.PERCPU_MODULE_RESERVE, req.dynSize ?? k.PERCPU_DYNAMIC_RESERVE, req.atomSize ?? k.PAGE_SIZE, null, null, false);
+    embedOrPanic(
+      pcpu,
+      req.reservedSize ?? k.PERCPU_MODULE_RESERVE,
+      req.dynSize ?? k.PERCPU_DYNAMIC_RESERVE,
+      req.atomSize ?? k.PAGE_SIZE,
+      null,
+      null,
+      false,
+    );
     const arch = new GenericPercpuArch(pcpu, 32);
     arch.fillOffsets();
     pcpu.arch = arch;

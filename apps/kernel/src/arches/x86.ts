@@ -12,17 +12,18 @@
  * printed with the sign extension, as %px shows it.
  */
 
-import { I386Arch, type X86Arch, X86_64Arch, type X86PercpuArch, x86FallbackLine } from "@pcpu/arch-x86";
+import { I386Arch, X86_64Arch, type X86Arch, type X86PercpuArch, x86FallbackLine } from "@pcpu/arch-x86";
 import { LOGLEVEL_INFO, LOGLEVEL_WARNING, type MachineConfig } from "@pcpu/mm";
 import {
   PCPU_ERAS,
   type PcpuArchHooks,
+  type Percpu,
   pcpuEmbedFirstChunk,
   pcpuPageFirstChunk,
   pcpuSetupPercpuLine,
-  type Percpu,
   REMOTE_DISTANCE,
 } from "@pcpu/percpu";
+import type { KernelArchDefinition } from "../api.js";
 import {
   type ArchMachineRequest,
   type ArchSetupRequest,
@@ -36,8 +37,6 @@ import {
   TiB,
 } from "./common.js";
 import { packageArch, type SetupWithSizes } from "./package-arch.js";
-import type { KernelArchDefinition } from "../api.js";
-
 
 const X86_64_UPPER = 0xffff_0000_0000_0000n;
 const CANON_BIT = 2 ** 47;
@@ -79,11 +78,23 @@ function x86Setup(pcpu: Percpu, req: ArchSetupRequest, bits: 32 | 64): PcpuArchH
   const cpuToNode = (cpu: number) => req.cpuToNode[cpu]!;
   let rc = -22;
   if (req.percpuAlloc !== "page") {
-    rc = pcpuEmbedFirstChunk(pcpu, reserved, dyn, atom, nodeDistanceFn(req.cpuToNode, REMOTE_DISTANCE), cpuToNode, {
-      pageFirstChunkAvailable: true,
-      numa: req.numa,
-    });
-    if (rc < 0) m.log.printk(LOGLEVEL_WARNING, `setup_percpu: ${req.percpuAlloc} allocator failed (${rc}), falling back to page size`);
+    rc = pcpuEmbedFirstChunk(
+      pcpu,
+      reserved,
+      dyn,
+      atom,
+      nodeDistanceFn(req.cpuToNode, REMOTE_DISTANCE),
+      cpuToNode,
+      {
+        pageFirstChunkAvailable: true,
+        numa: req.numa,
+      },
+    );
+    if (rc < 0)
+      m.log.printk(
+        LOGLEVEL_WARNING,
+        `setup_percpu: ${req.percpuAlloc} allocator failed (${rc}), falling back to page size`,
+      );
   }
   if (rc < 0) {
     rc = pcpuPageFirstChunk(pcpu, reserved, cpuToNode, req.numa);
@@ -117,7 +128,10 @@ export const x86_64StandIn = standInArch({
       pageShift: 12,
       bits: 64,
       vaBits: 48,
-      nodes: Array.from({ length: req.nrNodes }, (_, n) => ({ start: n * req.memPerNode, size: req.memPerNode })),
+      nodes: Array.from({ length: req.nrNodes }, (_, n) => ({
+        start: n * req.memPerNode,
+        size: req.memPerNode,
+      })),
       pageOffset: 0x8880_0000_0000,
       vmallocStart: 0xc900_0000_0000,
       vmallocEnd: 0xc900_0000_0000 + 32 * TiB,
@@ -156,7 +170,10 @@ export const i386StandIn = standInArch({
       pageShift: 12,
       bits: 32,
       vaBits: 32,
-      nodes: Array.from({ length: req.nrNodes }, (_, n) => ({ start: n * req.memPerNode, size: req.memPerNode })),
+      nodes: Array.from({ length: req.nrNodes }, (_, n) => ({
+        start: n * req.memPerNode,
+        size: req.memPerNode,
+      })),
       pageOffset: 0xc000_0000,
       directMapSize,
       vmallocStart: 0xc000_0000 + directMapSize + 8 * MiB,
@@ -196,14 +213,23 @@ function x86SetupWithSizes<A extends X86PercpuArch>(def: X86Arch<A>): SetupWithS
     let rc = -22;
     if (chosen !== "page") {
       const dyn = s.dynSize ?? k.PERCPU_MODULE_RESERVE + k.PERCPU_DYNAMIC_RESERVE - fcReserve;
-      rc = pcpuEmbedFirstChunk(pcpu, reserved, dyn, s.atomSize ?? def.atomSize(cfg), def.pcpuCpuDistance(cfg), cpuToNode, {
-        pageFirstChunkAvailable: true,
-        numa: cfg.numa,
-      });
+      rc = pcpuEmbedFirstChunk(
+        pcpu,
+        reserved,
+        dyn,
+        s.atomSize ?? def.atomSize(cfg),
+        def.pcpuCpuDistance(cfg),
+        cpuToNode,
+        {
+          pageFirstChunkAvailable: true,
+          numa: cfg.numa,
+        },
+      );
       if (rc < 0) m.log.printk(LOGLEVEL_WARNING, x86FallbackLine(era, chosen, rc));
     }
     if (rc < 0) {
-      if (pcpu.backend.name === "km") throw new Error("percpu-km: contiguous percpu allocation is incompatible with paged first chunk");
+      if (pcpu.backend.name === "km")
+        throw new Error("percpu-km: contiguous percpu allocation is incompatible with paged first chunk");
       rc = pcpuPageFirstChunk(pcpu, reserved, cpuToNode, cfg.numa);
     }
     if (rc < 0) throw new KernelPanic(`cannot initialize percpu area (err=${rc})`);

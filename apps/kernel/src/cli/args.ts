@@ -49,7 +49,12 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
     let name = eq < 0 ? a.slice(2) : a.slice(2, eq);
     let value: string | undefined = eq < 0 ? undefined : a.slice(eq + 1);
     let spec = byName.get(name);
-    if (spec === undefined && name.startsWith("no-") && byName.get(name.slice(3))?.kind === "switch" && value === undefined) {
+    if (
+      spec === undefined &&
+      name.startsWith("no-") &&
+      byName.get(name.slice(3))?.kind === "switch" &&
+      value === undefined
+    ) {
       name = name.slice(3);
       spec = byName.get(name)!;
       flags[name] = false;
@@ -57,13 +62,15 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
     }
     if (spec === undefined) throw new UsageError(`unknown option --${name} (see --help)`);
     if (spec.kind === "switch") {
-      if (value !== undefined && spec.arg === undefined) throw new UsageError(`option --${name} takes no value`);
+      if (value !== undefined && spec.arg === undefined)
+        throw new UsageError(`option --${name} takes no value`);
       flags[name] = value ?? true;
       continue;
     }
     if (value === undefined) {
       value = argv[i + 1];
-      if (value === undefined || (value.startsWith("--") && value.length > 2)) throw new UsageError(`option --${name} needs a value (${spec.arg ?? "VALUE"})`);
+      if (value === undefined || (value.startsWith("--") && value.length > 2))
+        throw new UsageError(`option --${name} needs a value (${spec.arg ?? "VALUE"})`);
       i++;
     }
     if (name in flags) throw new UsageError(`option --${name} given twice`);
@@ -76,9 +83,11 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
 export function intFlag(flags: ParsedArgs["flags"], name: string, min = 0): number | undefined {
   const v = flags[name];
   if (v === undefined) return undefined;
-  if (typeof v !== "string" || !/^(0x[0-9a-f]+|[0-9]+)$/i.test(v)) throw new UsageError(`--${name}: ${JSON.stringify(v)} is not an integer`);
+  if (typeof v !== "string" || !/^(0x[0-9a-f]+|[0-9]+)$/i.test(v))
+    throw new UsageError(`--${name}: ${JSON.stringify(v)} is not an integer`);
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name}: ${v} must be an integer >= ${min}`);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new UsageError(`--${name}: ${v} must be an integer >= ${min}`);
   return n;
 }
 
@@ -103,7 +112,10 @@ export function camel(s: string): string {
 
 /** The help lines of a flag list. */
 export function flagHelp(specs: readonly FlagSpec[]): string {
-  const rows = specs.map((s) => [`--${s.name}${s.kind === "value" ? ` ${s.arg ?? "VALUE"}` : s.arg ? `[=${s.arg}]` : ""}`, s.help]);
+  const rows = specs.map((s) => [
+    `--${s.name}${s.kind === "value" ? ` ${s.arg ?? "VALUE"}` : s.arg ? `[=${s.arg}]` : ""}`,
+    s.help,
+  ]);
   const w = Math.max(...rows.map((r) => r[0]!.length));
   return rows.map(([a, h]) => `  ${a!.padEnd(w)}  ${h}`).join("\n");
 }

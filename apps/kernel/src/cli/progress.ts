@@ -22,7 +22,9 @@ export function createProgress(label: string, stream: ProgressStream, now: () =>
     shown = true;
     const width = 30;
     const fill = Math.round((pct * width) / 100);
-    stream.write(`\r${label} [${"#".repeat(fill)}${".".repeat(width - fill)}] ${String(pct).padStart(3)}% ${done}/${total}`);
+    stream.write(
+      `\r${label} [${"#".repeat(fill)}${".".repeat(width - fill)}] ${String(pct).padStart(3)}% ${done}/${total}`,
+    );
   };
   const finish = () => {
     if (shown) stream.write("\r\x1b[K");

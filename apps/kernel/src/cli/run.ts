@@ -13,16 +13,25 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { TraceParseError } from "@pcpu/percpu-stats";
 import type { KernelConfig } from "../api.js";
-import { BootError, assembleKernel } from "../assemble.js";
+import { assembleKernel, BootError } from "../assemble.js";
 import { CONFIG_KEYS, ConfigError, mergeConfigs, resolveConfig } from "../config.js";
+import { definitionsFor, type KernelRegistry } from "../definitions.js";
 import { parseConfigText, toKconfig } from "../kconfig.js";
 import type { Kernel } from "../kernel.js";
-import { definitionsFor, type KernelRegistry } from "../definitions.js";
-import { parseTraceForReplay, replayTrace, type ReplayReport } from "../replay.js";
+import { parseTraceForReplay, type ReplayReport, replayTrace } from "../replay.js";
 import { formatTable, runWorkload, summaryTable } from "../report.js";
 import { WORKLOADS } from "../workloads/all.js";
 import { WORKLOAD_NAMES, type WorkloadName } from "../workloads/workload.js";
-import { type FlagSpec, flagHelp, intFlag, kebab, numberFlag, type ParsedArgs, parseArgs, UsageError } from "./args.js";
+import {
+  type FlagSpec,
+  flagHelp,
+  intFlag,
+  kebab,
+  numberFlag,
+  type ParsedArgs,
+  parseArgs,
+  UsageError,
+} from "./args.js";
 import { createProgress, type ProgressStream } from "./progress.js";
 
 /** Where the CLI writes and which directory relative paths start from. */
@@ -36,12 +45,31 @@ export interface CliIo {
 const VALUE_CONFIG_KEYS = CONFIG_KEYS.filter((k) => k !== "stats" && k !== "trace" && k !== "debugChecks");
 
 const CONFIG_FLAGS: FlagSpec[] = [
-  { name: "config", kind: "value", arg: "FILE", help: "kernel.config.json or Kconfig-style .config to start from" },
+  {
+    name: "config",
+    kind: "value",
+    arg: "FILE",
+    help: "kernel.config.json or Kconfig-style .config to start from",
+  },
   ...VALUE_CONFIG_KEYS.map(
-    (k): FlagSpec => ({ name: kebab(k), kind: "value", arg: k.endsWith("Size") || k === "memPerNode" ? "SIZE" : k.toUpperCase(), help: configHelp(k) }),
+    (k): FlagSpec => ({
+      name: kebab(k),
+      kind: "value",
+      arg: k.endsWith("Size") || k === "memPerNode" ? "SIZE" : k.toUpperCase(),
+      help: configHelp(k),
+    }),
   ),
-  { name: "stats", kind: "switch", arg: "on|off", help: "print percpu_stats; --stats=off (--no-stats) builds without CONFIG_PERCPU_STATS" },
-  { name: "debug-checks", kind: "switch", help: "run the allocator's invariant checker after every call (slow)" },
+  {
+    name: "stats",
+    kind: "switch",
+    arg: "on|off",
+    help: "print percpu_stats; --stats=off (--no-stats) builds without CONFIG_PERCPU_STATS",
+  },
+  {
+    name: "debug-checks",
+    kind: "switch",
+    help: "run the allocator's invariant checker after every call (slow)",
+  },
 ];
 
 function configHelp(k: string): string {
@@ -65,12 +93,26 @@ function configHelp(k: string): string {
   return h[k] ?? k;
 }
 
-const JSON_FLAG: FlagSpec = { name: "json", kind: "switch", help: "one JSON document on stdout instead of text" };
+const JSON_FLAG: FlagSpec = {
+  name: "json",
+  kind: "switch",
+  help: "one JSON document on stdout instead of text",
+};
 const HELP_FLAG: FlagSpec = { name: "help", kind: "switch", help: "this help" };
-const TRACE_FLAG: FlagSpec = { name: "trace", kind: "value", arg: "FILE", help: "write the percpu tracepoints (ftrace text) to FILE" };
+const TRACE_FLAG: FlagSpec = {
+  name: "trace",
+  kind: "value",
+  arg: "FILE",
+  help: "write the percpu tracepoints (ftrace text) to FILE",
+};
 const RUN_FLAGS: FlagSpec[] = [
   { name: "ops", kind: "value", arg: "N", help: "operations to run (default: the workload's)" },
-  { name: "scale", kind: "value", arg: "X", help: "size multiplier of the workload's structures (default 1)" },
+  {
+    name: "scale",
+    kind: "value",
+    arg: "X",
+    help: "size multiplier of the workload's structures (default 1)",
+  },
   TRACE_FLAG,
 ];
 
@@ -119,7 +161,10 @@ function configFromArgs(a: ParsedArgs, ctx: CliContext, extra: KernelConfig = {}
     ...(reg.arches.length === 1 ? { arch: reg.arches[0]!.name } : {}),
     ...(reg.populations.length === 1 ? { population: reg.populations[0]!.name } : {}),
   };
-  const file = typeof a.flags.config === "string" ? parseConfigText(readUserFile(io, a.flags.config, "config file"), a.flags.config) : {};
+  const file =
+    typeof a.flags.config === "string"
+      ? parseConfigText(readUserFile(io, a.flags.config, "config file"), a.flags.config)
+      : {};
   const fromFlags: Record<string, unknown> = {};
   for (const k of VALUE_CONFIG_KEYS) {
     const v = a.flags[kebab(k)];
@@ -143,10 +188,17 @@ function wantsStats(a: ParsedArgs): boolean {
 }
 
 function noPositionals(a: ParsedArgs, n: number, usage: string): void {
-  if (a.positionals.length > n) throw new UsageError(`unexpected argument ${JSON.stringify(a.positionals[n])} (usage: ${usage})`);
+  if (a.positionals.length > n)
+    throw new UsageError(`unexpected argument ${JSON.stringify(a.positionals[n])} (usage: ${usage})`);
 }
 
-function runAndReport(a: ParsedArgs, ctx: CliContext, name: WorkloadName, kernel: Kernel, bootLines: boolean): number {
+function runAndReport(
+  a: ParsedArgs,
+  ctx: CliContext,
+  name: WorkloadName,
+  kernel: Kernel,
+  bootLines: boolean,
+): number {
   const io = ctx.io;
   const ops = intFlag(a.flags, "ops");
   const scale = numberFlag(a.flags, "scale");
@@ -155,7 +207,10 @@ function runAndReport(a: ParsedArgs, ctx: CliContext, name: WorkloadName, kernel
   progress.finish();
   if (typeof a.flags.trace === "string") writeUserFile(io, a.flags.trace, kernel.trace(), "trace file");
   if (a.flags.json === true) {
-    out(io, `${JSON.stringify({ command: "run", build: ctx.build, config: kernel.config, summary: s, percpuStats: kernel.statsJson() }, null, 2)}\n`);
+    out(
+      io,
+      `${JSON.stringify({ command: "run", build: ctx.build, config: kernel.config, summary: s, percpuStats: kernel.statsJson() }, null, 2)}\n`,
+    );
     return 0;
   }
   if (bootLines) out(io, `${kernel.dmesg().join("\n")}\n\n`);
@@ -168,7 +223,8 @@ const COMMANDS: Command[] = [
   {
     name: "start",
     usage: "pcpu-kernel start [flags]",
-    summary: "boot the default kernel (x86_64, 8 CPUs in 2 nodes, vm, embed, bitmap, stats), run bpf-map, print boot lines, summary and percpu_stats",
+    summary:
+      "boot the default kernel (x86_64, 8 CPUs in 2 nodes, vm, embed, bitmap, stats), run bpf-map, print boot lines, summary and percpu_stats",
     flags: [...CONFIG_FLAGS, ...RUN_FLAGS, JSON_FLAG, HELP_FLAG],
     run(a, ctx) {
       noPositionals(a, 0, this.usage);
@@ -185,7 +241,10 @@ const COMMANDS: Command[] = [
       noPositionals(a, 0, this.usage);
       const kernel = boot(ctx, configFromArgs(a, ctx, { trace: false }));
       if (a.flags.json === true) {
-        out(ctx.io, `${JSON.stringify({ command: "boot", build: ctx.build, config: kernel.config, dmesg: kernel.dmesg(), meminfo: kernel.meminfo(), percpuStats: kernel.statsJson() }, null, 2)}\n`);
+        out(
+          ctx.io,
+          `${JSON.stringify({ command: "boot", build: ctx.build, config: kernel.config, dmesg: kernel.dmesg(), meminfo: kernel.meminfo(), percpuStats: kernel.statsJson() }, null, 2)}\n`,
+        );
         return 0;
       }
       out(ctx.io, `${kernel.dmesg().join("\n")}\n`);
@@ -225,9 +284,13 @@ const COMMANDS: Command[] = [
       const progress = createProgress("replay", ctx.io.stderr);
       const r = replayTrace(kernel, parsed, { onProgress: progress.update });
       progress.finish();
-      if (typeof a.flags.trace === "string") writeUserFile(ctx.io, a.flags.trace, kernel.trace(), "trace file");
+      if (typeof a.flags.trace === "string")
+        writeUserFile(ctx.io, a.flags.trace, kernel.trace(), "trace file");
       if (a.flags.json === true) {
-        out(ctx.io, `${JSON.stringify({ command: "replay", build: ctx.build, config: kernel.config, report: r, percpuStats: kernel.statsJson() }, null, 2)}\n`);
+        out(
+          ctx.io,
+          `${JSON.stringify({ command: "replay", build: ctx.build, config: kernel.config, report: r, percpuStats: kernel.statsJson() }, null, 2)}\n`,
+        );
         return 0;
       }
       out(ctx.io, replayTable(r));
@@ -239,10 +302,16 @@ const COMMANDS: Command[] = [
     name: "config",
     usage: "pcpu-kernel config [flags] [--kconfig]",
     summary: "print the resolved config as JSON, or as .config lines with --kconfig",
-    flags: [...CONFIG_FLAGS, { name: "kconfig", kind: "switch", help: "print Kconfig-style .config lines" }, HELP_FLAG],
+    flags: [
+      ...CONFIG_FLAGS,
+      { name: "kconfig", kind: "switch", help: "print Kconfig-style .config lines" },
+      HELP_FLAG,
+    ],
     run(a, ctx) {
       noPositionals(a, 0, this.usage);
-      const c = resolveConfig(configFromArgs(a, ctx), (name) => ctx.registry.arches.find((d) => d.name === name));
+      const c = resolveConfig(configFromArgs(a, ctx), (name) =>
+        ctx.registry.arches.find((d) => d.name === name),
+      );
       if (a.flags.kconfig === true) {
         const { nodeCpus: _n, cpuToNode: _c, ...rest } = c;
         const k: Record<string, unknown> = {};
@@ -263,8 +332,18 @@ export function replayTable(r: ReplayReport): string {
     ["allocs", r.trace.allocs, r.replay.allocs, d(r.trace.allocs, r.replay.allocs)],
     ["frees", r.trace.frees, r.replay.frees, d(r.trace.frees, r.replay.frees)],
     ["failures", r.trace.failures, r.replay.failures, d(r.trace.failures, r.replay.failures)],
-    ["chunks created", r.trace.chunksCreated, r.replay.chunksCreated, d(r.trace.chunksCreated, r.replay.chunksCreated)],
-    ["chunks destroyed", r.trace.chunksDestroyed, r.replay.chunksDestroyed, d(r.trace.chunksDestroyed, r.replay.chunksDestroyed)],
+    [
+      "chunks created",
+      r.trace.chunksCreated,
+      r.replay.chunksCreated,
+      d(r.trace.chunksCreated, r.replay.chunksCreated),
+    ],
+    [
+      "chunks destroyed",
+      r.trace.chunksDestroyed,
+      r.replay.chunksDestroyed,
+      d(r.trace.chunksDestroyed, r.replay.chunksDestroyed),
+    ],
   ];
   let s = `replayed ${r.events} percpu events (${r.skipped} other entries skipped, ${r.lost} lost)\n\n`;
   s += formatTable(rows, ["", "trace", "replay", "diff"]);
@@ -308,11 +387,15 @@ function classify(e: unknown): { code: number; message: string } {
   if (e instanceof UsageError) return { code: 2, message: e.message };
   if (e instanceof ConfigError) {
     const flag = (CONFIG_KEYS as readonly string[]).includes(e.setting) ? ` (--${kebab(e.setting)})` : "";
-    return { code: 2, message: `invalid config: ${e.setting}${flag}: ${e.message.slice(e.setting.length + 2)}` };
+    return {
+      code: 2,
+      message: `invalid config: ${e.setting}${flag}: ${e.message.slice(e.setting.length + 2)}`,
+    };
   }
   if (e instanceof TraceParseError) return { code: 2, message: `malformed trace: ${e.message}` };
   if (e instanceof BootError) return { code: 1, message: `boot failed: ${e.message}` };
-  if (e instanceof Error) return { code: 1, message: `${e.name === "Error" ? "" : `${e.name}: `}${e.message.split("\n")[0]}` };
+  if (e instanceof Error)
+    return { code: 1, message: `${e.name === "Error" ? "" : `${e.name}: `}${e.message.split("\n")[0]}` };
   return { code: 1, message: String(e) };
 }
 
@@ -328,7 +411,10 @@ export function runCli(argv: readonly string[], registry: KernelRegistry, io: Cl
       return cmdName === undefined ? 2 : 0;
     }
     const cmd = COMMANDS.find((c) => c.name === cmdName);
-    if (cmd === undefined) throw new UsageError(`unknown command ${JSON.stringify(cmdName)} (${COMMANDS.map((c) => c.name).join(", ")})`);
+    if (cmd === undefined)
+      throw new UsageError(
+        `unknown command ${JSON.stringify(cmdName)} (${COMMANDS.map((c) => c.name).join(", ")})`,
+      );
     const args = parseArgs(rest, cmd.flags);
     if (args.flags.help === true) {
       out(io, commandHelp(cmd));
@@ -346,6 +432,10 @@ export function runCli(argv: readonly string[], registry: KernelRegistry, io: Cl
 /** The process entry: argv from the process, output to its streams, the exit code set. */
 export function runCliMain(registry: KernelRegistry, build = "full"): void {
   const cwd = process.env.INIT_CWD ?? process.cwd();
-  process.exitCode = runCli(process.argv.slice(2), registry, { stdout: process.stdout, stderr: process.stderr, cwd }, build);
+  process.exitCode = runCli(
+    process.argv.slice(2),
+    registry,
+    { stdout: process.stdout, stderr: process.stderr, cwd },
+    build,
+  );
 }
-

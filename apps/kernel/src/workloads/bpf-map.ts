@@ -14,7 +14,13 @@
 import { __GFP_NOWARN, GFP_USER } from "@pcpu/mm";
 import type { PcpuPtr } from "@pcpu/percpu";
 import type { Kernel } from "../kernel.js";
-import { type Workload, WorkloadCheckError, type WorkloadOptions, type WorkloadResult, workloadParams } from "./workload.js";
+import {
+  type Workload,
+  WorkloadCheckError,
+  type WorkloadOptions,
+  type WorkloadResult,
+  workloadParams,
+} from "./workload.js";
 
 const VALUE_SIZES = [4, 8, 12, 16, 24, 32, 48, 64, 128, 256] as const;
 const CALL_SITE = "bpf_map_alloc_percpu+0x0/0x0";
@@ -46,7 +52,8 @@ function updateElem(k: Kernel, map: BpfPercpuMap, i: number, value: bigint): voi
   const p = map.elems[i]!;
   for (let cpu = 0; cpu < k.config.cpus; cpu++) {
     const addr = k.percpu.perCpuPtr(p, cpu);
-    for (let off = 0; off < map.elemSize; off += 8) k.mem.write(addr + off, 8, value + BigInt(cpu * 64 + off));
+    for (let off = 0; off < map.elemSize; off += 8)
+      k.mem.write(addr + off, 8, value + BigInt(cpu * 64 + off));
   }
   map.values[i] = value;
 }
@@ -76,7 +83,8 @@ function destroyMap(k: Kernel, map: BpfPercpuMap): void {
 
 export const bpfMapWorkload: Workload = {
   name: "bpf-map",
-  description: "BPF per-CPU array maps: create (one percpu element each), update/lookup on every CPU, destroy in bulk",
+  description:
+    "BPF per-CPU array maps: create (one percpu element each), update/lookup on every CPU, destroy in bulk",
   defaultOps: 300,
   run(k: Kernel, o: WorkloadOptions): WorkloadResult {
     const { ops, scale, rng, tick } = workloadParams(k, this, o);
@@ -120,6 +128,11 @@ export const bpfMapWorkload: Workload = {
       destroyed++;
     }
     k.runWork();
-    return { workload: "bpf-map", ops, checks, details: { mapsCreated: created, mapCreateFailures: failed, mapsDestroyed: destroyed, updates } };
+    return {
+      workload: "bpf-map",
+      ops,
+      checks,
+      details: { mapsCreated: created, mapCreateFailures: failed, mapsDestroyed: destroyed, updates },
+    };
   },
 };

@@ -12,7 +12,13 @@
 
 import type { PcpuPtr } from "@pcpu/percpu";
 import type { Kernel } from "../kernel.js";
-import { type Workload, WorkloadCheckError, type WorkloadOptions, type WorkloadResult, workloadParams } from "./workload.js";
+import {
+  type Workload,
+  WorkloadCheckError,
+  type WorkloadOptions,
+  type WorkloadResult,
+  workloadParams,
+} from "./workload.js";
 
 interface PercpuCounter {
   /** `fbc->count`. */
@@ -41,21 +47,24 @@ function addBatch(k: Kernel, fbc: PercpuCounter, amount: number, batch: number):
 /** `percpu_counter_sum(fbc)`: the shared count plus every possible CPU's s32. */
 function counterSum(k: Kernel, fbc: PercpuCounter): number {
   let ret = fbc.count;
-  for (let cpu = 0; cpu < k.config.cpus; cpu++) ret += k.mem.read(k.percpu.perCpuPtr(fbc.counters, cpu), 4) | 0;
+  for (let cpu = 0; cpu < k.config.cpus; cpu++)
+    ret += k.mem.read(k.percpu.perCpuPtr(fbc.counters, cpu), 4) | 0;
   return ret;
 }
 
 function check(k: Kernel, fbcs: readonly PercpuCounter[]): number {
   fbcs.forEach((fbc, i) => {
     const sum = counterSum(k, fbc);
-    if (sum !== fbc.expected) throw new WorkloadCheckError(`counters: counter ${i} sums to ${sum}, expected ${fbc.expected}`);
+    if (sum !== fbc.expected)
+      throw new WorkloadCheckError(`counters: counter ${i} sums to ${sum}, expected ${fbc.expected}`);
   });
   return fbcs.length;
 }
 
 export const countersWorkload: Workload = {
   name: "counters",
-  description: "percpu_counter: this_cpu_add on random CPUs with batch folding, sums over per_cpu_ptr checked",
+  description:
+    "percpu_counter: this_cpu_add on random CPUs with batch folding, sums over per_cpu_ptr checked",
   defaultOps: 20000,
   run(k: Kernel, o: WorkloadOptions): WorkloadResult {
     const { ops, scale, rng, tick } = workloadParams(k, this, o);

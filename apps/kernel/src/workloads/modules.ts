@@ -16,12 +16,46 @@
 import { LOGLEVEL_ERR, LOGLEVEL_WARNING } from "@pcpu/mm";
 import type { PcpuPtr } from "@pcpu/percpu";
 import type { Kernel } from "../kernel.js";
-import { type Rng, type Workload, WorkloadCheckError, type WorkloadOptions, type WorkloadResult, workloadParams } from "./workload.js";
+import {
+  type Rng,
+  type Workload,
+  WorkloadCheckError,
+  type WorkloadOptions,
+  type WorkloadResult,
+  workloadParams,
+} from "./workload.js";
 
 const NAMES = [
-  "ext4", "xfs", "btrfs", "nf_conntrack", "nf_tables", "kvm", "kvm_intel", "bridge", "bonding", "e1000e",
-  "ixgbe", "mlx5_core", "snd_hda_intel", "dm_mod", "raid456", "vxlan", "wireguard", "tun", "overlay", "fuse",
-  "zram", "nvme", "ip_tables", "sctp", "openvswitch", "ipvlan", "macvlan", "veth", "xt_conntrack", "nft_ct",
+  "ext4",
+  "xfs",
+  "btrfs",
+  "nf_conntrack",
+  "nf_tables",
+  "kvm",
+  "kvm_intel",
+  "bridge",
+  "bonding",
+  "e1000e",
+  "ixgbe",
+  "mlx5_core",
+  "snd_hda_intel",
+  "dm_mod",
+  "raid456",
+  "vxlan",
+  "wireguard",
+  "tun",
+  "overlay",
+  "fuse",
+  "zram",
+  "nvme",
+  "ip_tables",
+  "sctp",
+  "openvswitch",
+  "ipvlan",
+  "macvlan",
+  "veth",
+  "xt_conntrack",
+  "nft_ct",
 ] as const;
 
 interface ModuleInfo {
@@ -42,7 +76,10 @@ interface LoadedModule {
 function catalogue(rng: Rng, scale: number): ModuleInfo[] {
   return NAMES.map((name) => {
     const big = rng.next() < 0.1;
-    const pcpuSize = Math.max(4, Math.round((big ? rng.int(0x400, 0x1000) : rng.int(0x8, 0x300)) * scale / 4) * 4);
+    const pcpuSize = Math.max(
+      4,
+      Math.round(((big ? rng.int(0x400, 0x1000) : rng.int(0x8, 0x300)) * scale) / 4) * 4,
+    );
     const pcpuAlign = rng.pick([4, 8, 8, 8, 64]);
     const dynamic: [number, number][] = [];
     for (let i = rng.int(0, 3); i > 0; i--) dynamic.push([rng.pick([8, 16, 24, 32, 64, 128, 256]), 8]);
@@ -85,7 +122,9 @@ function checkModule(k: Kernel, m: LoadedModule, cpu: number): number {
   const got = k.machine.mem.copyOut(k.percpu.perCpuPtr(m.percpu, cpu), m.info.pcpuSize);
   for (let i = 0; i < got.length; i++) {
     if (got[i] !== ((i * 31 + m.info.name.length) & 0xff)) {
-      throw new WorkloadCheckError(`modules: ${m.info.name} percpu byte ${i} on cpu ${cpu} is 0x${got[i]!.toString(16)}, not its image`);
+      throw new WorkloadCheckError(
+        `modules: ${m.info.name} percpu byte ${i} on cpu ${cpu} is 0x${got[i]!.toString(16)}, not its image`,
+      );
     }
   }
   return 1;
@@ -98,7 +137,8 @@ function unloadModule(k: Kernel, m: LoadedModule): void {
 
 export const modulesWorkload: Workload = {
   name: "modules",
-  description: "module load/unload: __alloc_reserved_percpu for each module's percpu section plus its init's dynamic allocations",
+  description:
+    "module load/unload: __alloc_reserved_percpu for each module's percpu section plus its init's dynamic allocations",
   defaultOps: 400,
   run(k: Kernel, o: WorkloadOptions): WorkloadResult {
     const { ops, scale, rng, tick } = workloadParams(k, this, o);

@@ -75,7 +75,8 @@ export class Rng {
 export function workloadParams(kernel: Kernel, w: { defaultOps: number }, o: WorkloadOptions) {
   const ops = o.ops ?? w.defaultOps;
   const scale = o.scale ?? 1;
-  if (!Number.isSafeInteger(ops) || ops < 0) throw new RangeError(`ops must be a non-negative integer, got ${ops}`);
+  if (!Number.isSafeInteger(ops) || ops < 0)
+    throw new RangeError(`ops must be a non-negative integer, got ${ops}`);
   if (!(scale > 0 && scale <= 1024)) throw new RangeError(`scale must be in (0, 1024], got ${scale}`);
   const rng = new Rng(o.seed ?? kernel.config.seed);
   const progress = o.onProgress ?? null;
