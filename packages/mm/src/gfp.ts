@@ -50,54 +50,62 @@ export function gfpflagsAllowBlocking(gfp: number): boolean {
   return (gfp & __GFP_DIRECT_RECLAIM) !== 0;
 }
 
-const GFP_HIGHUSER_MOVABLE = GFP_HIGHUSER | __GFP_MOVABLE;
-const GFP_TRANSHUGE_LIGHT =
+export const GFP_HIGHUSER_MOVABLE = GFP_HIGHUSER | __GFP_MOVABLE;
+export const GFP_TRANSHUGE_LIGHT =
   (GFP_HIGHUSER_MOVABLE | __GFP_COMP | __GFP_NOMEMALLOC | __GFP_NOWARN) & ~__GFP_RECLAIM;
-const GFP_TRANSHUGE = GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM;
+export const GFP_TRANSHUGE = GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM;
 
 /**
  * The names `%pGg` and the tracepoints' show_gfp_flags() match, in their
  * order: composite masks first (most bits first), then single bits in bit
- * order (include/trace/events/mmflags.h, 6.10+ layout).
+ * order (include/trace/events/mmflags.h, 6.10+ layout). The tracepoint
+ * printer of @pcpu/percpu-stats uses the same table.
+ * @kernel include/trace/events/mmflags.h __def_gfpflag_names
  */
-const GFP_NAMES: readonly (readonly [number, string])[] = [
-  [GFP_TRANSHUGE, "GFP_TRANSHUGE"],
-  [GFP_TRANSHUGE_LIGHT, "GFP_TRANSHUGE_LIGHT"],
-  [GFP_HIGHUSER_MOVABLE, "GFP_HIGHUSER_MOVABLE"],
-  [GFP_HIGHUSER, "GFP_HIGHUSER"],
-  [GFP_USER, "GFP_USER"],
-  [GFP_KERNEL_ACCOUNT, "GFP_KERNEL_ACCOUNT"],
-  [GFP_KERNEL, "GFP_KERNEL"],
-  [GFP_NOFS, "GFP_NOFS"],
-  [GFP_ATOMIC, "GFP_ATOMIC"],
-  [GFP_NOIO, "GFP_NOIO"],
-  [GFP_NOWAIT, "GFP_NOWAIT"],
-  [GFP_DMA, "GFP_DMA"],
-  [GFP_DMA32, "GFP_DMA32"],
-  [__GFP_RECLAIM, "__GFP_RECLAIM"],
-  [__GFP_DMA, "__GFP_DMA"],
-  [__GFP_HIGHMEM, "__GFP_HIGHMEM"],
-  [__GFP_DMA32, "__GFP_DMA32"],
-  [__GFP_MOVABLE, "__GFP_MOVABLE"],
-  [__GFP_RECLAIMABLE, "__GFP_RECLAIMABLE"],
-  [__GFP_HIGH, "__GFP_HIGH"],
-  [__GFP_IO, "__GFP_IO"],
-  [__GFP_FS, "__GFP_FS"],
-  [__GFP_ZERO, "__GFP_ZERO"],
-  [__GFP_DIRECT_RECLAIM, "__GFP_DIRECT_RECLAIM"],
-  [__GFP_KSWAPD_RECLAIM, "__GFP_KSWAPD_RECLAIM"],
-  [__GFP_WRITE, "__GFP_WRITE"],
-  [__GFP_NOWARN, "__GFP_NOWARN"],
-  [__GFP_RETRY_MAYFAIL, "__GFP_RETRY_MAYFAIL"],
-  [__GFP_NOFAIL, "__GFP_NOFAIL"],
-  [__GFP_NORETRY, "__GFP_NORETRY"],
-  [__GFP_MEMALLOC, "__GFP_MEMALLOC"],
-  [__GFP_COMP, "__GFP_COMP"],
-  [__GFP_NOMEMALLOC, "__GFP_NOMEMALLOC"],
-  [__GFP_HARDWALL, "__GFP_HARDWALL"],
-  [__GFP_THISNODE, "__GFP_THISNODE"],
-  [__GFP_ACCOUNT, "__GFP_ACCOUNT"],
-  [__GFP_ZEROTAGS, "__GFP_ZEROTAGS"],
+/** A `struct trace_print_flags` entry: a mask and the name printed for it. */
+export interface TracePrintFlag {
+  readonly mask: number;
+  readonly name: string;
+}
+
+export const GFPFLAG_NAMES: readonly TracePrintFlag[] = [
+  { mask: GFP_TRANSHUGE, name: "GFP_TRANSHUGE" },
+  { mask: GFP_TRANSHUGE_LIGHT, name: "GFP_TRANSHUGE_LIGHT" },
+  { mask: GFP_HIGHUSER_MOVABLE, name: "GFP_HIGHUSER_MOVABLE" },
+  { mask: GFP_HIGHUSER, name: "GFP_HIGHUSER" },
+  { mask: GFP_USER, name: "GFP_USER" },
+  { mask: GFP_KERNEL_ACCOUNT, name: "GFP_KERNEL_ACCOUNT" },
+  { mask: GFP_KERNEL, name: "GFP_KERNEL" },
+  { mask: GFP_NOFS, name: "GFP_NOFS" },
+  { mask: GFP_ATOMIC, name: "GFP_ATOMIC" },
+  { mask: GFP_NOIO, name: "GFP_NOIO" },
+  { mask: GFP_NOWAIT, name: "GFP_NOWAIT" },
+  { mask: GFP_DMA, name: "GFP_DMA" },
+  { mask: GFP_DMA32, name: "GFP_DMA32" },
+  { mask: __GFP_RECLAIM, name: "__GFP_RECLAIM" },
+  { mask: __GFP_DMA, name: "__GFP_DMA" },
+  { mask: __GFP_HIGHMEM, name: "__GFP_HIGHMEM" },
+  { mask: __GFP_DMA32, name: "__GFP_DMA32" },
+  { mask: __GFP_MOVABLE, name: "__GFP_MOVABLE" },
+  { mask: __GFP_RECLAIMABLE, name: "__GFP_RECLAIMABLE" },
+  { mask: __GFP_HIGH, name: "__GFP_HIGH" },
+  { mask: __GFP_IO, name: "__GFP_IO" },
+  { mask: __GFP_FS, name: "__GFP_FS" },
+  { mask: __GFP_ZERO, name: "__GFP_ZERO" },
+  { mask: __GFP_DIRECT_RECLAIM, name: "__GFP_DIRECT_RECLAIM" },
+  { mask: __GFP_KSWAPD_RECLAIM, name: "__GFP_KSWAPD_RECLAIM" },
+  { mask: __GFP_WRITE, name: "__GFP_WRITE" },
+  { mask: __GFP_NOWARN, name: "__GFP_NOWARN" },
+  { mask: __GFP_RETRY_MAYFAIL, name: "__GFP_RETRY_MAYFAIL" },
+  { mask: __GFP_NOFAIL, name: "__GFP_NOFAIL" },
+  { mask: __GFP_NORETRY, name: "__GFP_NORETRY" },
+  { mask: __GFP_MEMALLOC, name: "__GFP_MEMALLOC" },
+  { mask: __GFP_COMP, name: "__GFP_COMP" },
+  { mask: __GFP_NOMEMALLOC, name: "__GFP_NOMEMALLOC" },
+  { mask: __GFP_HARDWALL, name: "__GFP_HARDWALL" },
+  { mask: __GFP_THISNODE, name: "__GFP_THISNODE" },
+  { mask: __GFP_ACCOUNT, name: "__GFP_ACCOUNT" },
+  { mask: __GFP_ZEROTAGS, name: "__GFP_ZEROTAGS" },
 ];
 
 /**
@@ -109,7 +117,7 @@ export function formatGfpFlags(gfp: number): string {
   if (gfp === 0) return "none";
   const out: string[] = [];
   let left = gfp;
-  for (const [mask, name] of GFP_NAMES) {
+  for (const { mask, name } of GFPFLAG_NAMES) {
     if (left === 0) break;
     if ((left & mask) === mask) {
       out.push(name);
