@@ -10,8 +10,7 @@
  */
 
 import { type Machine, MachineConfigError } from "@pcpu/mm";
-import * as percpuPackage from "@pcpu/percpu";
-import { type AreaAllocatorFactory, createBitmapAllocator } from "@pcpu/percpu";
+import { type AreaAllocatorFactory, createAreaMapAllocator, createBitmapAllocator } from "@pcpu/percpu";
 import { PcpuStats, PcpuTraceRecorder } from "@pcpu/percpu-stats";
 import type {
   AllocatorName,
@@ -37,17 +36,9 @@ function isResolved(c: KernelConfig | ResolvedKernelConfig): c is ResolvedKernel
   return Array.isArray((c as ResolvedKernelConfig).nodeCpus);
 }
 
-/** The area allocator factory of a config (the 2009 area map needs @pcpu/percpu to export createAreaMapAllocator). */
+/** The area allocator factory of a config: the bitmap allocator (4.14+) or the 2009 area map. */
 export function areaAllocatorFactory(name: AllocatorName): AreaAllocatorFactory {
-  if (name === "bitmap") return createBitmapAllocator();
-  const create = (percpuPackage as Record<string, unknown>).createAreaMapAllocator;
-  if (typeof create !== "function") {
-    throw new ConfigError(
-      "allocator",
-      "area-map is not available: @pcpu/percpu does not export createAreaMapAllocator",
-    );
-  }
-  return (create as () => AreaAllocatorFactory)();
+  return name === "bitmap" ? createBitmapAllocator() : createAreaMapAllocator();
 }
 
 /**

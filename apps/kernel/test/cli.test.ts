@@ -118,6 +118,11 @@ describe("pcpu-kernel run / start / replay", () => {
     expect(j.summary.frees).toBe(j.summary.allocs);
     expect(j.percpuStats.globalStats.nrCurAlloc).toBe(0);
   });
+  it("runs on the 2009 area map allocator", () => {
+    const j = JSON.parse(cli(["run", "modules", "--allocator", "area-map", "--ops", "60", "--json"]).out);
+    expect(j.config.allocator).toBe("area-map");
+    expect(j.summary.frees).toBe(j.summary.allocs);
+  });
   it("run writes a trace that replay reads back with the same numbers", () => {
     const r = cli(["run", "bpf-map", "--ops", "60", "--trace", "t.txt", "--stats", "--seed", "4"]);
     expect(r.code).toBe(0);

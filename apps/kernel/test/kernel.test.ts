@@ -1,7 +1,6 @@
 import type { PcpuPtr } from "@pcpu/percpu";
 import { describe, expect, it } from "vitest";
 import { BootError } from "../src/assemble.js";
-import { ConfigError } from "../src/config.js";
 import { KernelApiError } from "../src/kernel.js";
 import { bootKernel } from "../src/registry.js";
 
@@ -132,15 +131,13 @@ describe("bootKernel configurations", () => {
       expect(k.mem.read(k.percpu.perCpuPtr(p, 3), 4)).toBe(0xdead);
     }
   });
-  it("the area map allocator boots when @pcpu/percpu exports it, or is refused before boot", () => {
-    let k: ReturnType<typeof bootKernel> | null = null;
-    try {
-      k = bootKernel({ allocator: "area-map", trace: false });
-    } catch (e) {
-      expect(e).toBeInstanceOf(ConfigError);
-      expect((e as ConfigError).setting).toBe("allocator");
-    }
-    if (k !== null) expect(k.pcpu.area.name).toBe("area-map");
+  it("boots the 2009 area map allocator", () => {
+    const k = bootKernel({ allocator: "area-map", trace: false });
+    expect(k.pcpu.area.name).toBe("area-map");
+    const p = k.percpu.alloc(0x30, 8)!;
+    k.onCpu(6, (t) => t.write(p, 4, 0x1234));
+    expect(k.mem.read(k.percpu.perCpuPtr(p, 6), 4)).toBe(0x1234);
+    expect(k.percpu.free(p)).toBe(true);
   });
   it("reports a panic at boot as BootError with the log", () => {
     /* 32 units of over 1 MiB do not fit 16 MiB of memory: memblock fails and setup_per_cpu_areas panics */
