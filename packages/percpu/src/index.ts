@@ -18,7 +18,7 @@ export {
 export { pcpuBalanceWorkfn, eraHasReclaim } from "./balance.js";
 export { __pcpuSizeToSlot, pcpuSizeToSlot } from "./slots.js";
 export { checkPercpuInvariants, PcpuInvariantError, PcpuUseAfterFreeError } from "./debug.js";
-export { dumpStack } from "./alloc.js";
+export { dumpStack, type PcpuAllocOpts } from "./alloc.js";
 export * from "./setup-generic.js";
 export * from "./constants.js";
 export * from "./alloc-info.js";
