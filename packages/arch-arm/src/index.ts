@@ -1,2 +1,4 @@
 // @pcpu/arch-arm: public exports only.
-export {};
+
+export * from "./arm.js";
+export * from "./tpidrprw.js";

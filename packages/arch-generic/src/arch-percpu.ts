@@ -22,7 +22,7 @@
  */
 
 import type { Machine } from "@pcpu/mm";
-import { GenericPercpuArch, type Percpu, type PcpuPtr } from "@pcpu/percpu";
+import { GenericPercpuArch, type PcpuPtr, type Percpu } from "@pcpu/percpu";
 import type { ArchId } from "./api.js";
 
 const TWO32 = 2 ** 32;
@@ -129,7 +129,9 @@ export class ArchPercpu extends GenericPercpuArch {
 
   protected checkCpu(cpu: number, what: string): void {
     if (!(Number.isInteger(cpu) && cpu >= 0 && cpu < this.pcpu.nrPossibleCpus)) {
-      throw new RangeError(`${what}: cpu ${cpu} is not a possible CPU (nr_cpu_ids ${this.pcpu.nrPossibleCpus})`);
+      throw new RangeError(
+        `${what}: cpu ${cpu} is not a possible CPU (nr_cpu_ids ${this.pcpu.nrPossibleCpus})`,
+      );
     }
   }
 }

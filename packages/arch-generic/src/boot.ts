@@ -11,11 +11,11 @@ import { Machine } from "@pcpu/mm";
 import {
   type AreaAllocatorFactory,
   createBitmapAllocator,
-  Percpu,
   type PcpuConstantsFull,
   type PcpuObserver,
   type PcpuOptions,
   type PcpuTraceSink,
+  Percpu,
   type PopulationFactory,
 } from "@pcpu/percpu";
 import type { ArchConfig, ArchSetupResult, ArchStaticSection, ResolvedArchConfig } from "./api.js";
@@ -65,7 +65,11 @@ export function bootArch<A extends ArchPercpu>(
     constants,
     area: o.area ?? createBitmapAllocator(),
     population: o.population,
-    section: { perCpuStart: section.perCpuStart, staticSize: section.staticSize, perCpuLoad: section.perCpuLoad },
+    section: {
+      perCpuStart: section.perCpuStart,
+      staticSize: section.staticSize,
+      perCpuLoad: section.perCpuLoad,
+    },
     observer: o.observer ?? null,
     trace: o.trace ?? null,
     options: { ...o.options, era: cfg.pcpuEra },

@@ -19,7 +19,8 @@ export function isArchEra(era: unknown): era is ArchEra {
 /** Position of `era` in ARCH_ERAS (0 = oldest). */
 export function archEraIndex(era: ArchEra): number {
   const i = ARCH_ERAS.indexOf(era);
-  if (i < 0) throw new RangeError(`unknown arch era ${JSON.stringify(era)}; expected one of ${ARCH_ERAS.join(", ")}`);
+  if (i < 0)
+    throw new RangeError(`unknown arch era ${JSON.stringify(era)}; expected one of ${ARCH_ERAS.join(", ")}`);
   return i;
 }
 
@@ -31,6 +32,7 @@ export function archEraAtLeast(era: ArchEra, since: ArchEra): boolean {
 /** The core generation an arch era runs: `v6.14` is a v6 core. */
 export function archPcpuEra(era: ArchEra): PcpuEra {
   if (era === "v6.14") return "v6";
-  if (!(PCPU_ERAS as readonly string[]).includes(era)) throw new RangeError(`unknown arch era ${JSON.stringify(era)}`);
+  if (!(PCPU_ERAS as readonly string[]).includes(era))
+    throw new RangeError(`unknown arch era ${JSON.stringify(era)}`);
   return era;
 }

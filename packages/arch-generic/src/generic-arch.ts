@@ -20,9 +20,9 @@
 
 import type { Machine, MachineConfig } from "@pcpu/mm";
 import {
-  type Percpu,
   type PcpuConstantsFull,
   type PcpuEra,
+  type Percpu,
   pcpuConstants,
   setupPerCpuAreasGeneric,
 } from "@pcpu/percpu";
@@ -117,14 +117,17 @@ export class GenericArch<A extends ArchPercpu = ArchPercpu> implements ArchDescr
       fail(`cpus must be an integer in [1, ${limits.max}] (NR_CPUS limit in ${era}), got ${cpus}`);
     const nrCpusConfig = config.nrCpusConfig ?? Math.max(limits.default, cpus);
     if (!Number.isInteger(nrCpusConfig) || nrCpusConfig < cpus || nrCpusConfig > limits.max)
-      fail(`nrCpusConfig (CONFIG_NR_CPUS) must be an integer in [cpus=${cpus}, ${limits.max}], got ${nrCpusConfig}`);
+      fail(
+        `nrCpusConfig (CONFIG_NR_CPUS) must be an integer in [cpus=${cpus}, ${limits.max}], got ${nrCpusConfig}`,
+      );
 
     const nodes = config.nodes ?? [Array.from({ length: cpus }, (_, i) => i)];
     if (!Array.isArray(nodes) || nodes.length === 0) fail("nodes must list at least one node");
     const cpuToNode = new Array<number>(cpus).fill(-1);
     nodes.forEach((list, nid) => {
       for (const cpu of list) {
-        if (!(Number.isInteger(cpu) && cpu >= 0 && cpu < cpus)) fail(`node ${nid} lists cpu ${cpu}, not a possible CPU`);
+        if (!(Number.isInteger(cpu) && cpu >= 0 && cpu < cpus))
+          fail(`node ${nid} lists cpu ${cpu}, not a possible CPU`);
         if (cpuToNode[cpu] !== -1) fail(`cpu ${cpu} is in node ${cpuToNode[cpu]} and node ${nid}`);
         cpuToNode[cpu] = nid;
       }
@@ -140,18 +143,22 @@ export class GenericArch<A extends ArchPercpu = ArchPercpu> implements ArchDescr
     if (!Number.isInteger(memPerNode) || memPerNode <= 0 || memPerNode % ps !== 0)
       fail(`memPerNode must be a positive multiple of the page size, got ${memPerNode}`);
     const nodeStarts = config.nodeStarts ?? nodes.map((_, i) => i * memPerNode);
-    if (nodeStarts.length !== nodes.length) fail(`nodeStarts has ${nodeStarts.length} entries for ${nodes.length} nodes`);
+    if (nodeStarts.length !== nodes.length)
+      fail(`nodeStarts has ${nodeStarts.length} entries for ${nodes.length} nodes`);
 
     const staticSize = config.staticSize ?? this.defaultStaticSize;
-    if (!Number.isInteger(staticSize) || staticSize <= 0) fail(`staticSize must be a positive integer, got ${staticSize}`);
-    if (config.vmallocSize !== undefined && !this.hasVmallocParam) fail("this arch has no vmalloc= parameter");
+    if (!Number.isInteger(staticSize) || staticSize <= 0)
+      fail(`staticSize must be a positive integer, got ${staticSize}`);
+    if (config.vmallocSize !== undefined && !this.hasVmallocParam)
+      fail("this arch has no vmalloc= parameter");
     if (config.vmallocSize !== undefined && !(Number.isInteger(config.vmallocSize) && config.vmallocSize > 0))
       fail(`vmallocSize must be a positive integer, got ${config.vmallocSize}`);
     if (!this.acceptsX86Options() && (config.pse !== undefined || config.cpumaskOffstack !== undefined))
       fail("pse and cpumaskOffstack are x86 options");
     const randomKmallocCaches = config.randomKmallocCaches ?? false;
     const pcpuEra = archPcpuEra(era);
-    if (randomKmallocCaches && pcpuEra !== "v6") fail("CONFIG_RANDOM_KMALLOC_CACHES only exists in v6 kernels");
+    if (randomKmallocCaches && pcpuEra !== "v6")
+      fail("CONFIG_RANDOM_KMALLOC_CACHES only exists in v6 kernels");
 
     return {
       arch: id,

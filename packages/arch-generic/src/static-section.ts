@@ -51,7 +51,9 @@ export function placeStaticSection(machine: Machine, p: StaticSectionPlacement):
     }
   }
   if (p.template !== undefined && p.template.length > p.staticSize) {
-    throw new RangeError(`${p.arch}: template is ${p.template.length} bytes, larger than staticSize ${p.staticSize}`);
+    throw new RangeError(
+      `${p.arch}: template is ${p.template.length} bytes, larger than staticSize ${p.staticSize}`,
+    );
   }
   if (!machine.phys.isPresent(p.phys) || !machine.phys.isPresent(p.phys + size - 1)) {
     throw new RangeError(
@@ -63,7 +65,8 @@ export function placeStaticSection(machine: Machine, p: StaticSectionPlacement):
   if (!direct) {
     for (let i = 0; i < size / ps; i++) {
       const rc = machine.pgtable.mapPage(p.perCpuLoad + i * ps, p.phys / ps + i);
-      if (rc < 0) throw new Error(`${p.arch}: cannot map .data..percpu at ${machine.formatAddr(p.perCpuLoad)} (${rc})`);
+      if (rc < 0)
+        throw new Error(`${p.arch}: cannot map .data..percpu at ${machine.formatAddr(p.perCpuLoad)} (${rc})`);
     }
   }
   if (p.template !== undefined && p.template.length > 0) machine.mem.copyIn(p.perCpuLoad, p.template);

@@ -4,8 +4,8 @@
  * percpu-km package runs it, for multi-unit layouts).
  */
 import type { PcpuChunkView } from "@pcpu/percpu";
-import { createPercpuKm, type PcpuKmBlock } from "@pcpu/percpu-km";
 import { describePercpuConformance } from "@pcpu/percpu/testing";
+import { createPercpuKm, type PcpuKmBlock } from "@pcpu/percpu-km";
 import { bootArch, GenericArch } from "../src/index.js";
 import { vm } from "./helpers/backends.js";
 
@@ -13,14 +13,20 @@ const generic = new GenericArch();
 
 function nodesOf(cpus: number, nodes: number): number[][] {
   return Array.from({ length: nodes }, (_, n) =>
-    Array.from({ length: cpus }, (_, c) => c).filter((c) => Math.min(nodes - 1, Math.floor((c * nodes) / cpus)) === n),
+    Array.from({ length: cpus }, (_, c) => c).filter(
+      (c) => Math.min(nodes - 1, Math.floor((c * nodes) / cpus)) === n,
+    ),
   );
 }
 
 describePercpuConformance({
   name: "arch-generic, percpu-vm",
   boot: ({ cpus, nodes, seed }) =>
-    bootArch(generic, { cpus, nodes: nodesOf(cpus, nodes), seed, staticSize: 0x24000 }, { population: vm(), options: { debugChecks: true } }),
+    bootArch(
+      generic,
+      { cpus, nodes: nodesOf(cpus, nodes), seed, staticSize: 0x24000 },
+      { population: vm(), options: { debugChecks: true } },
+    ),
   chunkPages: (pcpu, chunk) => chunk.nrPopulated * pcpu.nrPossibleCpus,
 });
 

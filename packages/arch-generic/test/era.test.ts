@@ -4,7 +4,8 @@ import { ARCH_ERAS, archEraAtLeast, archEraIndex, archPcpuEra, isArchEra } from 
 describe("archPcpuEra (arch eras -> core generations)", () => {
   it("runs v6.14 on the v6 core and every other era on itself", () => {
     expect(archPcpuEra("v6.14")).toBe("v6");
-    for (const e of ["v2.6.30", "v2.6.32", "v3.18", "v4.14", "v5.14", "v6"] as const) expect(archPcpuEra(e)).toBe(e);
+    for (const e of ["v2.6.30", "v2.6.32", "v3.18", "v4.14", "v5.14", "v6"] as const)
+      expect(archPcpuEra(e)).toBe(e);
   });
 
   it("orders eras and rejects unknown ones", () => {

@@ -79,12 +79,23 @@ describe("setupPerCpuAreas (setup_per_cpu_areas, mm/percpu.c generic)", () => {
     const template = Uint8Array.from({ length: 0x100 }, (_, i) => (i * 7 + 3) & 0xff);
     const k = bootArch(generic, { cpus: 4, template }, { population: vm() });
     for (let cpu = 0; cpu < 4; cpu++) {
-      for (const i of [0, 0x7f, 0xff]) expect(k.machine.mem.read8(perCpuPtr(k.pcpu, k.section.perCpuStart + i, cpu))).toBe(template[i]);
+      for (const i of [0, 0x7f, 0xff])
+        expect(k.machine.mem.read8(perCpuPtr(k.pcpu, k.section.perCpuStart + i, cpu))).toBe(template[i]);
     }
   });
 
   it("with CONFIG_NUMA and no cpu_to_node callback, reports the unknown node once per group", () => {
-    const k = bootArch(generic, { cpus: 4, nodes: [[0, 1], [2, 3]] }, { population: vm() });
+    const k = bootArch(
+      generic,
+      {
+        cpus: 4,
+        nodes: [
+          [0, 1],
+          [2, 3],
+        ],
+      },
+      { population: vm() },
+    );
     expect(k.machine.log.dmesg(LOGLEVEL_INFO)).toContain("percpu: cpu 0 has no node -1 or node-local memory");
     /* No distance function: one group of four. */
     expect(k.pcpu.nrGroups).toBe(1);
@@ -155,16 +166,36 @@ describe("resolve (configuration checks)", () => {
     ["no CPU", { cpus: 0 }, "generic: cpus must be an integer in [1, 512]"],
     ["too many CPUs", { cpus: 513 }, "generic: cpus must be an integer in [1, 512]"],
     ["an unknown era", { cpus: 1, era: "v2.6.30" }, 'generic: era "v2.6.30" is not modelled'],
-    ["NR_CPUS below cpus", { cpus: 8, nrCpusConfig: 4 }, "generic: nrCpusConfig (CONFIG_NR_CPUS) must be an integer in [cpus=8, 512]"],
+    [
+      "NR_CPUS below cpus",
+      { cpus: 8, nrCpusConfig: 4 },
+      "generic: nrCpusConfig (CONFIG_NR_CPUS) must be an integer in [cpus=8, 512]",
+    ],
     ["a CPU in two nodes", { cpus: 2, nodes: [[0, 1], [1]] }, "generic: cpu 1 is in node 0 and node 1"],
     ["a CPU in no node", { cpus: 3, nodes: [[0], [1]] }, "generic: cpu 2 is in no node"],
-    ["an impossible CPU", { cpus: 2, nodes: [[0, 5], [1]] }, "generic: node 0 lists cpu 5, not a possible CPU"],
+    [
+      "an impossible CPU",
+      { cpus: 2, nodes: [[0, 5], [1]] },
+      "generic: node 0 lists cpu 5, not a possible CPU",
+    ],
     ["nodes without NUMA", { cpus: 2, nodes: [[0], [1]], numa: false }, "generic: 2 nodes need CONFIG_NUMA"],
-    ["unaligned memory", { cpus: 1, memPerNode: 0x1001 }, "generic: memPerNode must be a positive multiple of the page size"],
-    ["node starts mismatch", { cpus: 1, nodeStarts: [0, 1 << 30] }, "generic: nodeStarts has 2 entries for 1 nodes"],
+    [
+      "unaligned memory",
+      { cpus: 1, memPerNode: 0x1001 },
+      "generic: memPerNode must be a positive multiple of the page size",
+    ],
+    [
+      "node starts mismatch",
+      { cpus: 1, nodeStarts: [0, 1 << 30] },
+      "generic: nodeStarts has 2 entries for 1 nodes",
+    ],
     ["vmalloc=", { cpus: 1, vmallocSize: 1 << 26 }, "generic: this arch has no vmalloc= parameter"],
     ["x86 options", { cpus: 1, pse: false }, "generic: pse and cpumaskOffstack are x86 options"],
-    ["random kmalloc caches in 2009", { cpus: 1, era: "v2.6.32", randomKmallocCaches: true }, "CONFIG_RANDOM_KMALLOC_CACHES only exists in v6"],
+    [
+      "random kmalloc caches in 2009",
+      { cpus: 1, era: "v2.6.32", randomKmallocCaches: true },
+      "CONFIG_RANDOM_KMALLOC_CACHES only exists in v6",
+    ],
     ["a zero static size", { cpus: 1, staticSize: 0 }, "generic: staticSize must be a positive integer"],
   ];
   for (const [what, cfg, msg] of bad) {
@@ -195,6 +226,8 @@ describe("resolve (configuration checks)", () => {
   it("refuses a template larger than the section", () => {
     const cfg = generic.resolve({ cpus: 1, staticSize: 0x10, template: new Uint8Array(0x20) });
     const machine = new Machine(generic.machineConfig(cfg));
-    expect(() => generic.staticSection(machine, cfg)).toThrow("generic: template is 32 bytes, larger than staticSize 16");
+    expect(() => generic.staticSection(machine, cfg)).toThrow(
+      "generic: template is 32 bytes, larger than staticSize 16",
+    );
   });
 });

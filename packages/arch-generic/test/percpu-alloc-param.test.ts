@@ -15,7 +15,10 @@ describe("percpuAllocSetup (percpu_alloc_setup)", () => {
     expect(percpuAllocSetup(m, "v6", "page", both)).toBe("page");
     expect(m.log.dmesg()).toEqual([]);
     expect(percpuAllocSetup(m, "v6", "page", { embed: true, page: false })).toBe("auto");
-    expect(m.log.lines().at(-1)).toMatchObject({ level: LOGLEVEL_WARNING, text: "percpu: unknown allocator page specified" });
+    expect(m.log.lines().at(-1)).toMatchObject({
+      level: LOGLEVEL_WARNING,
+      text: "percpu: unknown allocator page specified",
+    });
   });
 
   it("does not know auto, and prints the 2009 prefix in 2.6.3x eras", () => {

@@ -1,2 +1,4 @@
 // @pcpu/arch-s390: public exports only.
-export {};
+export * from "./lowcore.js";
+export * from "./module-percpu.js";
+export * from "./s390.js";

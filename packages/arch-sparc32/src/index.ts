@@ -1,2 +1,4 @@
 // @pcpu/arch-sparc32: public exports only.
-export {};
+
+export * from "./sparc32.js";
+export * from "./thread-info-cpu.js";

@@ -22,7 +22,8 @@ export function x86_64Wrap(v: number): number {
 export function x86_64Internal(canonical: bigint): number {
   const v = BigInt.asUintN(64, canonical);
   const top = v >> 47n;
-  if (top !== 0n && top !== 0x1ffffn) throw new RangeError(`0x${v.toString(16)} is not a canonical x86_64 address`);
+  if (top !== 0n && top !== 0x1ffffn)
+    throw new RangeError(`0x${v.toString(16)} is not a canonical x86_64 address`);
   return Number(v & ((1n << 48n) - 1n));
 }
 

@@ -18,13 +18,13 @@
  * BIGSMP are gone in 6.15; the `v6.14` and older eras keep them.
  */
 
-import {
-  type ArchConfig,
-  type ArchEra,
-  type ArchLayout,
-  type ArchNrCpus,
-  type ArchPercpuSymbol,
-  type ResolvedArchConfig,
+import type {
+  ArchConfig,
+  ArchEra,
+  ArchLayout,
+  ArchNrCpus,
+  ArchPercpuSymbol,
+  ResolvedArchConfig,
 } from "@pcpu/arch-generic";
 import type { Percpu } from "@pcpu/percpu";
 import {
@@ -76,10 +76,13 @@ export class I386Arch extends X86Arch<I386PercpuArch> {
     const ps = 2 ** this.pageShift;
     const physEnd = this.physEnd(cfg);
     if (physEnd > (this.pae(cfg) ? 64 * GiB : 4 * GiB)) {
-      throw new RangeError(`i386: physical memory ends at 0x${physEnd.toString(16)}, beyond what PAE addresses (64 GiB)`);
+      throw new RangeError(
+        `i386: physical memory ends at 0x${physEnd.toString(16)}, beyond what PAE addresses (64 GiB)`,
+      );
     }
     const vmallocEnd = I386_PKMAP_BASE - 2 * ps;
-    const reserve = cfg.vmallocSize !== undefined ? cfg.vmallocSize + I386_VMALLOC_OFFSET : I386_VMALLOC_RESERVE;
+    const reserve =
+      cfg.vmallocSize !== undefined ? cfg.vmallocSize + I386_VMALLOC_OFFSET : I386_VMALLOC_RESERVE;
     const maxmem = vmallocEnd - I386_PAGE_OFFSET - reserve;
     if (maxmem <= 0 || maxmem % ps !== 0) {
       throw new RangeError(`i386: vmalloc=${cfg.vmallocSize} leaves no page-aligned lowmem`);

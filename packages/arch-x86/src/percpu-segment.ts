@@ -224,7 +224,8 @@ export class I386PercpuArch extends X86PercpuArch {
    */
   override segmentAddr(cpu: number, ptr: number): number {
     const limit = this.gdtLimit[cpu]! * 4096 + 4095;
-    if (ptr > limit) throw new RangeError(`general protection fault: %fs:0x${ptr.toString(16)} beyond the segment limit`);
+    if (ptr > limit)
+      throw new RangeError(`general protection fault: %fs:0x${ptr.toString(16)} beyond the segment limit`);
     return this.wrap(this.segBase[cpu]! + ptr);
   }
 

@@ -38,7 +38,11 @@ import { PCPU_FC_NAMES } from "./api.js";
 import type { X86PercpuArch } from "./percpu-segment.js";
 
 /** The text of the fallback warning, per era (pr_fmt "setup_percpu: " since 3.x). */
-export function x86FallbackLine(era: ResolvedArchConfig["pcpuEra"], chosen: PercpuAllocParam, rc: number): string {
+export function x86FallbackLine(
+  era: ResolvedArchConfig["pcpuEra"],
+  chosen: PercpuAllocParam,
+  rc: number,
+): string {
   const prefix = pcpuEraIs26(era) ? "PERCPU: " : "setup_percpu: ";
   return `${prefix}${PCPU_FC_NAMES[chosen]} allocator failed (${rc}), falling back to page size`;
 }
@@ -130,10 +134,18 @@ export abstract class X86Arch<A extends X86PercpuArch> extends GenericArch<A> {
     let fc: "embed" | "page" = "embed";
     if (chosen !== "page") {
       const dynSize = k.PERCPU_MODULE_RESERVE + k.PERCPU_DYNAMIC_RESERVE - reserved;
-      rc = pcpuEmbedFirstChunk(pcpu, reserved, dynSize, this.atomSize(cfg), this.pcpuCpuDistance(cfg), cpuToNode, {
-        pageFirstChunkAvailable: true,
-        numa: cfg.numa,
-      });
+      rc = pcpuEmbedFirstChunk(
+        pcpu,
+        reserved,
+        dynSize,
+        this.atomSize(cfg),
+        this.pcpuCpuDistance(cfg),
+        cpuToNode,
+        {
+          pageFirstChunkAvailable: true,
+          numa: cfg.numa,
+        },
+      );
       if (rc < 0) {
         m.log.printk(LOGLEVEL_WARNING, x86FallbackLine(era, chosen, rc));
         fellBack = true;

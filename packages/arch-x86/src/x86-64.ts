@@ -88,7 +88,9 @@ export class X86_64Arch extends X86Arch<X86_64PercpuArch> {
     const physEnd = this.physEnd(cfg);
     const max = y2009 ? X86_64_DIRECT_MAP_MAX_2009 : X86_64_DIRECT_MAP_MAX;
     if (physEnd > max) {
-      throw new RangeError(`x86_64: physical memory ends at 0x${physEnd.toString(16)}, beyond the direct map (0x${max.toString(16)})`);
+      throw new RangeError(
+        `x86_64: physical memory ends at 0x${physEnd.toString(16)}, beyond the direct map (0x${max.toString(16)})`,
+      );
     }
     const vmallocStart = y2009 ? X86_64_VMALLOC_START_2009 : X86_64_VMALLOC_START;
     return {
@@ -133,7 +135,11 @@ export class X86_64Arch extends X86Arch<X86_64PercpuArch> {
   }
 
   /** `DEFINE_PER_CPU(unsigned long, this_cpu_off) = BOOT_PERCPU_OFFSET` (0 since 6.15). */
-  protected override initSymbols(machine: Machine, section: ArchStaticSection, cfg: ResolvedArchConfig): void {
+  protected override initSymbols(
+    machine: Machine,
+    section: ArchStaticSection,
+    cfg: ResolvedArchConfig,
+  ): void {
     const boot = x86_64ZeroBased(cfg.era) ? section.perCpuLoad : 0;
     const a = section.perCpuLoad + section.symbols.this_cpu_off!.offset;
     machine.mem.write32(a, boot % 2 ** 32);

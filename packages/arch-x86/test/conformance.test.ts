@@ -21,18 +21,21 @@
  */
 import { bootArch } from "@pcpu/arch-generic";
 import type { PcpuChunkView } from "@pcpu/percpu";
-import { createPercpuKm, type PcpuKmBlock } from "@pcpu/percpu-km";
 import { describePercpuConformance } from "@pcpu/percpu/testing";
+import { createPercpuKm, type PcpuKmBlock } from "@pcpu/percpu-km";
 import { X86_64Arch } from "../src/index.js";
 import { vm } from "./helpers/backends.js";
 
 function nodesOf(cpus: number, nodes: number): number[][] {
   return Array.from({ length: nodes }, (_, n) =>
-    Array.from({ length: cpus }, (_, c) => c).filter((c) => Math.min(nodes - 1, Math.floor((c * nodes) / cpus)) === n),
+    Array.from({ length: cpus }, (_, c) => c).filter(
+      (c) => Math.min(nodes - 1, Math.floor((c * nodes) / cpus)) === n,
+    ),
   );
 }
 
-const vmPages = (pcpu: { nrPossibleCpus: number }, chunk: PcpuChunkView) => chunk.nrPopulated * pcpu.nrPossibleCpus;
+const vmPages = (pcpu: { nrPossibleCpus: number }, chunk: PcpuChunkView) =>
+  chunk.nrPopulated * pcpu.nrPossibleCpus;
 const kmPages = (_: unknown, chunk: PcpuChunkView) => 2 ** (chunk.data as PcpuKmBlock).order;
 const oneNode = [
   { cpus: 8, nodes: 1 },
@@ -43,7 +46,11 @@ const x86_64 = new X86_64Arch();
 describePercpuConformance({
   name: "x86_64, percpu-vm",
   boot: ({ cpus, nodes, seed }) =>
-    bootArch(x86_64, { cpus, nodes: nodesOf(cpus, nodes), seed, memPerNode: 2 ** 30 }, { population: vm(), options: { debugChecks: true } }),
+    bootArch(
+      x86_64,
+      { cpus, nodes: nodesOf(cpus, nodes), seed, memPerNode: 2 ** 30 },
+      { population: vm(), options: { debugChecks: true } },
+    ),
   chunkPages: vmPages,
   layouts: [
     { cpus: 16, nodes: 1 },
@@ -53,7 +60,11 @@ describePercpuConformance({
 describePercpuConformance({
   name: "x86_64, percpu-km",
   boot: ({ cpus, seed }) =>
-    bootArch(x86_64, { cpus, seed, memPerNode: 2 ** 30 }, { population: createPercpuKm({ fixPopulatedOvercount: true }), options: { debugChecks: true } }),
+    bootArch(
+      x86_64,
+      { cpus, seed, memPerNode: 2 ** 30 },
+      { population: createPercpuKm({ fixPopulatedOvercount: true }), options: { debugChecks: true } },
+    ),
   chunkPages: kmPages,
   layouts: oneNode,
   faultSites: ["page_alloc", "kmalloc"],

@@ -56,12 +56,24 @@ describe("setupPerCpuAreas (x86 setup_per_cpu_areas, i386)", () => {
     /* cpu_width 2, width 7, apl 8: eight lines of eight */
     expect(l[3]).toBe("pcpu-alloc: [0] 00 [0] 01 [0] 02 [0] 03 [0] 04 [0] 05 [0] 06 [0] 07 ");
     expect(l).toHaveLength(3 + 8);
-    expect(() => i386.resolve({ cpus: 9 })).toThrow("i386: cpus must be an integer in [1, 8] (NR_CPUS limit in v6)");
-    expect(() => i386.resolve({ cpus: 2, nodes: [[0], [1]] })).toThrow("i386: CONFIG_NUMA is not available in v6");
+    expect(() => i386.resolve({ cpus: 9 })).toThrow(
+      "i386: cpus must be an integer in [1, 8] (NR_CPUS limit in v6)",
+    );
+    expect(() => i386.resolve({ cpus: 2, nodes: [[0], [1]] })).toThrow(
+      "i386: CONFIG_NUMA is not available in v6",
+    );
   });
 
   it("auto on a NUMA machine (<= 6.14) goes straight to page; percpu_alloc=embed tries and falls back", () => {
-    const cfg = { cpus: 4, era: "v6.14" as const, nodes: [[0, 1], [2, 3]], memPerNode: 512 * MiB };
+    const cfg = {
+      cpus: 4,
+      era: "v6.14" as const,
+      nodes: [
+        [0, 1],
+        [2, 3],
+      ],
+      memPerNode: 512 * MiB,
+    };
     const auto = bootArch(i386, cfg, { population: vm() });
     expect(lines(auto.setup.lines)).toEqual([
       "setup_percpu: NR_CPUS:8 nr_cpumask_bits:8 nr_cpu_ids:4 nr_node_ids:2",
@@ -86,6 +98,22 @@ describe("setupPerCpuAreas (x86 setup_per_cpu_areas, i386)", () => {
       "pcpu-alloc: [0] 0 [0] 1 [0] 2 [0] 3 ",
     ]);
     expect(embed.setup).toMatchObject({ fc: "page", chosen: "embed", fellBack: true });
+  });
+
+  it("falls back to page where arm, sparc32 and s390 only warn (same sizes, vmalloc=16M)", () => {
+    /*
+     * vmalloc=16M: MAXMEM = 0xff7fe000 - 0xc0000000 - 24 MiB, VMALLOC_TOTAL
+     * 0x1000000, limit 0xc00000. size_sum = PFN_ALIGN(0x301000 + 0x7000) =
+     * 0x308000; one group of four: max_distance = 0xc20000.
+     */
+    const k = bootArch(i386, { cpus: 4, staticSize: 0x301000, vmallocSize: 16 * MiB }, { population: vm() });
+    expect(lines(k.setup.lines).slice(1, 4)).toEqual([
+      "percpu: max_distance=0xc20000 too large for vmalloc space 0x1000000",
+      "setup_percpu: auto allocator failed (-22), falling back to page size",
+      /* page: dyn 0 -> EARLY 0x5000, PFN_ALIGN(0x301000 + 0x5000) = 0x306000 */
+      "percpu: 774 4K pages/cpu s3149824 r0 d20480",
+    ]);
+    expect(k.setup.fc).toBe("page");
   });
 
   it("honours percpu_alloc=page", () => {
@@ -179,15 +207,29 @@ describe("myCpuOffset (i386 __my_cpu_offset: this_cpu_off through %fs)", () => {
 describe("layout (i386 pgtable_32_areas.h)", () => {
   it("gives 887 MiB of lowmem and 120 MiB of vmalloc with >= 896 MiB of RAM", () => {
     const l = i386.layout({ cpus: 1 });
-    expect(l).toMatchObject({ pageOffset: 0xc000_0000, directMapSize: 0x377f_e000, vmallocStart: 0xf7ff_e000, vmallocEnd: 0xff7f_e000 });
+    expect(l).toMatchObject({
+      pageOffset: 0xc000_0000,
+      directMapSize: 0x377f_e000,
+      vmallocStart: 0xf7ff_e000,
+      vmallocEnd: 0xff7f_e000,
+    });
     expect(l.vmallocTotal).toBe(0x780_0000);
   });
 
   it("moves VMALLOC_START with less RAM and with vmalloc=", () => {
-    expect(i386.layout({ cpus: 1, memPerNode: 512 * MiB })).toMatchObject({ directMapSize: 0x2000_0000, vmallocStart: 0xe080_0000 });
+    expect(i386.layout({ cpus: 1, memPerNode: 512 * MiB })).toMatchObject({
+      directMapSize: 0x2000_0000,
+      vmallocStart: 0xe080_0000,
+    });
     const v = i386.layout({ cpus: 1, vmallocSize: 256 * MiB });
-    expect(v).toMatchObject({ directMapSize: 0x2eff_e000, vmallocStart: 0xef7f_e000, vmallocTotal: 0x1000_0000 });
-    expect(() => i386.layout({ cpus: 1, vmallocSize: 1024 * MiB })).toThrow("i386: vmalloc=1073741824 leaves no page-aligned lowmem");
+    expect(v).toMatchObject({
+      directMapSize: 0x2eff_e000,
+      vmallocStart: 0xef7f_e000,
+      vmallocTotal: 0x1000_0000,
+    });
+    expect(() => i386.layout({ cpus: 1, vmallocSize: 1024 * MiB })).toThrow(
+      "i386: vmalloc=1073741824 leaves no page-aligned lowmem",
+    );
     expect(() => i386.layout({ cpus: 1, era: "v6.14", numa: true, memPerNode: 65 * 1024 * MiB })).toThrow(
       "beyond what PAE addresses (64 GiB)",
     );

@@ -17,8 +17,8 @@ import {
   isKernelPercpuAddress,
   Percpu,
   perCpuPtr,
-  thisCpuRead,
   thisCpuPtr,
+  thisCpuRead,
 } from "@pcpu/percpu";
 import { describe, expect, it } from "vitest";
 import { X86_64Arch, x86_64Canonical, x86_64FormatAddr, x86_64Internal } from "../src/index.js";
@@ -70,8 +70,14 @@ describe("setupPerCpuAreas (x86 setup_per_cpu_areas, x86_64)", () => {
       "pcpu-alloc: [0] 00 01 02 03 04 05 06 07 [0] 08 09 10 11 12 13 14 15 ",
     ]);
     /* Without OFFSTACK the mask is NR_CPUS bits wide. */
-    const k2 = bootArch(x86_64, { cpus: 16, nrCpusConfig: 8192, cpumaskOffstack: false }, { population: vm() });
-    expect(k2.setup.lines[0]).toBe("setup_percpu: NR_CPUS:8192 nr_cpumask_bits:8192 nr_cpu_ids:16 nr_node_ids:1");
+    const k2 = bootArch(
+      x86_64,
+      { cpus: 16, nrCpusConfig: 8192, cpumaskOffstack: false },
+      { population: vm() },
+    );
+    expect(k2.setup.lines[0]).toBe(
+      "setup_percpu: NR_CPUS:8192 nr_cpumask_bits:8192 nr_cpu_ids:16 nr_node_ids:1",
+    );
   });
 
   it("groups 8 nodes x 4 CPUs by node (pcpu_cpu_distance), as a real 8-node boot", () => {
@@ -103,7 +109,11 @@ describe("setupPerCpuAreas (x86 setup_per_cpu_areas, x86_64)", () => {
       "percpu: Embedded 11 pages/cpu s8192 r8192 d28672 u65536",
       "pcpu-alloc: s8192 r8192 d28672 u65536 alloc=1*2097152",
     ]);
-    expect(l[3]).toBe(`pcpu-alloc: [0] ${range(0, 32).map((c) => String(c).padStart(4, "0")).join(" ")} `);
+    expect(l[3]).toBe(
+      `pcpu-alloc: [0] ${range(0, 32)
+        .map((c) => String(c).padStart(4, "0"))
+        .join(" ")} `,
+    );
     expect(l).toHaveLength(3 + 256);
     expect(l.at(-1)).toBe(`pcpu-alloc: [0] ${range(8160, 8192).join(" ")} `);
     flat.machine.ctx.setCpu(8191);
@@ -111,11 +121,17 @@ describe("setupPerCpuAreas (x86 setup_per_cpu_areas, x86_64)", () => {
 
     const nodes = range(0, 4).map((n) => range(n * 2048, (n + 1) * 2048));
     const numa = bootArch(x86_64, { cpus: 8192, staticSize: 0x2000, nodes }, { population: vm() });
-    expect(lines(numa.setup.lines)[0]).toBe("setup_percpu: NR_CPUS:8192 nr_cpumask_bits:8192 nr_cpu_ids:8192 nr_node_ids:4");
+    expect(lines(numa.setup.lines)[0]).toBe(
+      "setup_percpu: NR_CPUS:8192 nr_cpumask_bits:8192 nr_cpu_ids:8192 nr_node_ids:4",
+    );
     expect(numa.pcpu.nrGroups).toBe(4);
 
     /* Page: dyn 0 -> size_sum PFN_ALIGN(0x2000 + 0x2000 + 0x5000) = 0x9000 */
-    const page = bootArch(x86_64, { cpus: 8192, staticSize: 0x2000, percpuAlloc: "page" }, { population: vm() });
+    const page = bootArch(
+      x86_64,
+      { cpus: 8192, staticSize: 0x2000, percpuAlloc: "page" },
+      { population: vm() },
+    );
     expect(lines(page.setup.lines).slice(0, 4)).toEqual([
       "setup_percpu: NR_CPUS:8192 nr_cpumask_bits:8192 nr_cpu_ids:8192 nr_node_ids:1",
       "percpu: 9 4K pages/cpu s8192 r8192 d20480",
@@ -133,7 +149,15 @@ describe("setupPerCpuAreas (x86 setup_per_cpu_areas, x86_64)", () => {
      */
     const k = bootArch(
       x86_64,
-      { cpus: 4, nodes: [[0, 1], [2, 3]], nodeStarts: [0, 25 * TiB], memPerNode: GiB },
+      {
+        cpus: 4,
+        nodes: [
+          [0, 1],
+          [2, 3],
+        ],
+        nodeStarts: [0, 25 * TiB],
+        memPerNode: GiB,
+      },
       { population: vm() },
     );
     expect(lines(k.setup.lines)).toEqual([
@@ -149,9 +173,22 @@ describe("setupPerCpuAreas (x86 setup_per_cpu_areas, x86_64)", () => {
     expect(k.setup).toMatchObject({ fc: "page", chosen: "auto", fellBack: true });
     /* The page first chunk lives in vmalloc space, its pages node-local. */
     expect(k.machine.vmalloc.isVmallocAddr(k.pcpu.baseAddr)).toBe(true);
-    expect(k.machine.pgtable.translate(perCpuPtr(k.pcpu, k.section.perCpuStart, 3))).toBeGreaterThanOrEqual(25 * TiB);
+    expect(k.machine.pgtable.translate(perCpuPtr(k.pcpu, k.section.perCpuStart, 3))).toBeGreaterThanOrEqual(
+      25 * TiB,
+    );
     /* The same machine with nodes 1 GiB apart embeds. */
-    const near = bootArch(x86_64, { cpus: 4, nodes: [[0, 1], [2, 3]], memPerNode: GiB }, { population: vm() });
+    const near = bootArch(
+      x86_64,
+      {
+        cpus: 4,
+        nodes: [
+          [0, 1],
+          [2, 3],
+        ],
+        memPerNode: GiB,
+      },
+      { population: vm() },
+    );
     expect(near.setup.fc).toBe("embed");
     expect(lines(near.setup.lines)[1]).toBe("percpu: Embedded 45 pages/cpu s147456 r8192 d28672 u1048576");
   });
@@ -165,18 +202,38 @@ describe("setupPerCpuAreas (x86 setup_per_cpu_areas, x86_64)", () => {
       "pcpu-alloc: [0] 0 [0] 1 [0] 2 [0] 3 ",
     ]);
     expect(page.setup).toMatchObject({ fc: "page", chosen: "page", fellBack: false });
-    const far = { cpus: 4, nodes: [[0, 1], [2, 3]], nodeStarts: [0, 25 * TiB], memPerNode: GiB };
+    const far = {
+      cpus: 4,
+      nodes: [
+        [0, 1],
+        [2, 3],
+      ],
+      nodeStarts: [0, 25 * TiB],
+      memPerNode: GiB,
+    };
     const embed = bootArch(x86_64, { ...far, percpuAlloc: "embed" }, { population: vm() });
-    expect(lines(embed.setup.lines)[2]).toBe("setup_percpu: embed allocator failed (-22), falling back to page size");
+    expect(lines(embed.setup.lines)[2]).toBe(
+      "setup_percpu: embed allocator failed (-22), falling back to page size",
+    );
     const unknown = bootArch(x86_64, { cpus: 2, percpuAlloc: "lpage" }, { population: vm() });
     expect(unknown.setup.lines[0]).toBe("percpu: unknown allocator lpage specified");
     expect(unknown.setup.fc).toBe("embed");
   });
 
   it("percpu-km: one group only, and never a paged first chunk", () => {
-    expect(() => bootArch(x86_64, { cpus: 4, nodes: [[0, 1], [2, 3]] }, { population: km() })).toThrow(
-      "percpu: failed to initialize, pcpu_verify_alloc_info(ai) < 0",
-    );
+    expect(() =>
+      bootArch(
+        x86_64,
+        {
+          cpus: 4,
+          nodes: [
+            [0, 1],
+            [2, 3],
+          ],
+        },
+        { population: km() },
+      ),
+    ).toThrow("percpu: failed to initialize, pcpu_verify_alloc_info(ai) < 0");
     expect(() => bootArch(x86_64, { cpus: 4, percpuAlloc: "page" }, { population: km() })).toThrow(
       "percpu-km: contiguous percpu allocation is incompatible with paged first chunk",
     );
@@ -186,12 +243,20 @@ describe("setupPerCpuAreas (x86 setup_per_cpu_areas, x86_64)", () => {
     const cfg = x86_64.resolve({ cpus: 2 });
     const machine = new Machine(x86_64.machineConfig(cfg));
     const section = x86_64.staticSection(machine, cfg);
-    const pcpu = new Percpu({ machine, constants: x86_64.constants(cfg), area: createBitmapAllocator(), population: vm(), section });
+    const pcpu = new Percpu({
+      machine,
+      constants: x86_64.constants(cfg),
+      area: createBitmapAllocator(),
+      population: vm(),
+      section,
+    });
     machine.faults.add({ site: "memblock", probability: 1, caller: "pcpu_fc_alloc" });
     expect(() => x86_64.setupPerCpuAreas(pcpu, x86_64.createPercpuArch(pcpu, cfg), cfg)).toThrow(
       "Kernel panic - not syncing: cannot initialize percpu area (err=-12)",
     );
-    expect(machine.log.dmesg()).toContain("setup_percpu: auto allocator failed (-12), falling back to page size");
+    expect(machine.log.dmesg()).toContain(
+      "setup_percpu: auto allocator failed (-12), falling back to page size",
+    );
     expect(machine.log.dmesg()).toContain("percpu: failed to allocate 4K page for cpu0");
   });
 });
@@ -250,13 +315,21 @@ describe("myCpuOffset (x86_64 __my_cpu_offset: this_cpu_off through %gs)", () =>
       const cfg = x86_64.resolve({ cpus: 2, era });
       const machine = new Machine(x86_64.machineConfig(cfg));
       const section = x86_64.staticSection(machine, cfg);
-      const pcpu = new Percpu({ machine, constants: x86_64.constants(cfg), area: createBitmapAllocator(), population: vm(), section });
+      const pcpu = new Percpu({
+        machine,
+        constants: x86_64.constants(cfg),
+        area: createBitmapAllocator(),
+        population: vm(),
+        section,
+      });
       const arch = x86_64.createPercpuArch(pcpu, cfg);
       const boot = era === "v6" ? 0 : section.perCpuLoad;
       expect(arch.perCpuOffset(1)).toBe(boot);
       expect(arch.myCpuOffset()).toBe(boot);
       /* this_cpu_ptr(&cpu_number) is the template's copy, at __per_cpu_load. */
-      expect(arch.ptrAdd(arch.cpuNumberPtr, arch.myCpuOffset())).toBe(section.perCpuLoad + section.symbols.cpu_number!.offset);
+      expect(arch.ptrAdd(arch.cpuNumberPtr, arch.myCpuOffset())).toBe(
+        section.perCpuLoad + section.symbols.cpu_number!.offset,
+      );
     }
   });
 });
@@ -314,13 +387,19 @@ describe("layout (x86_64 pgtable_64_types.h)", () => {
     expect(x86_64FormatAddr(l.vmallocStart)).toBe("ffffc90000000000");
     expect(l.vmallocTotal).toBe(0x1fff_ffff_ffff);
     expect(x86_64FormatAddr(x86_64.layout({ cpus: 1, era: "v4.14" }).pageOffset)).toBe("ffff880000000000");
-    expect(x86_64FormatAddr(x86_64.layout({ cpus: 1, era: "v2.6.32" }).vmallocStart)).toBe("ffffc20000000000");
+    expect(x86_64FormatAddr(x86_64.layout({ cpus: 1, era: "v2.6.32" }).vmallocStart)).toBe(
+      "ffffc20000000000",
+    );
     expect(() => x86_64.layout({ cpus: 1, nodeStarts: [64 * TiB] })).toThrow(
       "x86_64: physical memory ends at 0x400100000000, beyond the direct map (0x400000000000)",
     );
-    expect(() => x86_64.resolve({ cpus: 1, vmallocSize: 1 << 27 })).toThrow("x86_64: this arch has no vmalloc= parameter");
+    expect(() => x86_64.resolve({ cpus: 1, vmallocSize: 1 << 27 })).toThrow(
+      "x86_64: this arch has no vmalloc= parameter",
+    );
     expect(() => x86_64.resolve({ cpus: 8193 })).toThrow("x86_64: cpus must be an integer in [1, 8192]");
-    expect(() => x86_64.resolve({ cpus: 1, era: "v2.6.30" })).toThrow('x86_64: era "v2.6.30" is not modelled');
+    expect(() => x86_64.resolve({ cpus: 1, era: "v2.6.30" })).toThrow(
+      'x86_64: era "v2.6.30" is not modelled',
+    );
   });
 
   it("converts between canonical addresses and the internal 48-bit form", () => {
@@ -329,6 +408,8 @@ describe("layout (x86_64 pgtable_64_types.h)", () => {
     expect(x86_64Canonical(0xffff_8200_0000)).toBe(0xffff_ffff_8200_0000n);
     expect(x86_64Canonical(-0x10)).toBe(0xffff_ffff_ffff_fff0n);
     expect(x86_64FormatAddr(0x4080_0000_0000)).toBe("0000408000000000");
-    expect(() => x86_64Internal(0x0001_0000_0000_0000n)).toThrow("0x1000000000000 is not a canonical x86_64 address");
+    expect(() => x86_64Internal(0x0001_0000_0000_0000n)).toThrow(
+      "0x1000000000000 is not a canonical x86_64 address",
+    );
   });
 });

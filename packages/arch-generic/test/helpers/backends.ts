@@ -6,7 +6,10 @@ import type { PopulationFactory } from "@pcpu/percpu";
 import { createPercpuKm } from "@pcpu/percpu-km";
 import { createPercpuVm } from "@pcpu/percpu-vm";
 
-export const POPULATIONS: readonly { readonly name: "vm" | "km"; readonly factory: () => PopulationFactory }[] = [
+export const POPULATIONS: readonly {
+  readonly name: "vm" | "km";
+  readonly factory: () => PopulationFactory;
+}[] = [
   { name: "vm", factory: () => createPercpuVm() },
   { name: "km", factory: () => createPercpuKm() },
 ];
