@@ -75,6 +75,12 @@ export interface MachineConfig {
   readonly directMapSize?: number;
   readonly vmallocStart: VirtAddr;
   readonly vmallocEnd: VirtAddr;
+  /**
+   * `VMALLOC_TOTAL` when it is not `vmallocEnd - vmallocStart`: x86_64
+   * defines VMALLOC_END inclusively, so its total is one byte short of the
+   * range (2^45 - 1 with 4-level paging). Default: the range size.
+   */
+  readonly vmallocTotal?: number;
   /** Number of possible CPUs (`nr_cpu_ids`). */
   readonly nrCpus: number;
   /** NUMA node of each possible CPU (`cpu_to_node`); default: all on node 0. */

@@ -202,6 +202,7 @@ export class Machine {
       this.pgtable,
       this.faults,
       this.log,
+      config.vmallocTotal,
     );
     this.mem = new KernelMemory(this.pgtable, this.phys, this.log, this.fmt);
   }

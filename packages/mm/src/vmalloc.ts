@@ -43,10 +43,11 @@ export class VmallocSpace {
     private readonly pgtable: PageTable,
     private readonly faults: FaultInjector,
     private readonly log: Printk,
+    total?: number,
   ) {
     this.start = start;
     this.end = end;
-    this.total = end - start;
+    this.total = total ?? end - start;
   }
 
   /** `is_vmalloc_addr()`. @kernel mm/vmalloc.c is_vmalloc_addr */

@@ -16,7 +16,7 @@
  *        into one early vm area. Always possible; 4K mappings.
  */
 
-import { EINVAL, ENOMEM, LOGLEVEL_DEBUG, LOGLEVEL_INFO, LOGLEVEL_WARNING } from "@pcpu/mm";
+import { EINVAL, ENOMEM, LOGLEVEL_INFO, LOGLEVEL_WARNING } from "@pcpu/mm";
 import type { PcpuAllocInfo, PcpuCpuDistanceFn, PcpuCpuToNodeFn } from "./api.js";
 import { pcpuBuildAllocInfo } from "./alloc-info.js";
 import {
@@ -61,22 +61,13 @@ export function pcpuFcAlloc(
   if (!numa) return m.memblock.allocTryNid(size, align, NUMA_NO_NODE, "pcpu_fc_alloc");
   const node = cpuToNdFn !== null ? cpuToNdFn(cpu) : NUMA_NO_NODE;
   const online = node >= 0 && node < m.nrNodes && m.config.nodes[node]!.size > 0;
+  /* (The kernel's "per cpu data for cpu%d" lines are pr_debug: compiled out without DEBUG.) */
   if (!online) {
     const phys = m.memblock.allocTryNid(size, align, NUMA_NO_NODE, "pcpu_fc_alloc");
     m.log.printk(LOGLEVEL_INFO, `percpu: cpu ${cpu} has no node ${node} or node-local memory`);
-    if (phys >= 0) {
-      m.log.printk(LOGLEVEL_DEBUG, `percpu: per cpu data for cpu${cpu} ${size} bytes at 0x${phys.toString(16).padStart(16, "0")}`);
-    }
     return phys;
   }
-  const phys = m.memblock.allocTryNid(size, align, node, "pcpu_fc_alloc");
-  if (phys >= 0) {
-    m.log.printk(
-      LOGLEVEL_DEBUG,
-      `percpu: per cpu data for cpu${cpu} ${size} bytes on node${node} at 0x${phys.toString(16).padStart(16, "0")}`,
-    );
-  }
-  return phys;
+  return m.memblock.allocTryNid(size, align, node, "pcpu_fc_alloc");
 }
 
 /** `pcpu_fc_free(ptr, size)`: give boot memory back. @kernel mm/percpu.c pcpu_fc_free */
