@@ -6,10 +6,15 @@
 
 import type { Benchmark } from "./bench.js";
 import { memsetBenchmark } from "./benchmarks/memset.js";
+import { soakBenchmark } from "./benchmarks/soak.js";
 import { eval2017Benchmark } from "./eval-2017.js";
 import { scalingBenchmark } from "./scaling.js";
-import { soakBenchmark } from "./benchmarks/soak.js";
 
 export type { BenchContext, Benchmark, BenchReport } from "./bench.js";
 
-export const BENCHMARKS: readonly Benchmark[] = [memsetBenchmark, eval2017Benchmark, scalingBenchmark, soakBenchmark];
+export const BENCHMARKS: readonly Benchmark[] = [
+  memsetBenchmark,
+  eval2017Benchmark,
+  scalingBenchmark,
+  soakBenchmark,
+];

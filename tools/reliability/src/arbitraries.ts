@@ -31,7 +31,9 @@ export const MAX_CPUS = 16;
 export const MAX_NODES = 4;
 
 /** Test kernels: generic arch, 32/64-bit, vm or km, bitmap or area map, 1..16 CPUs over 1..4 nodes. */
-export function testConfigArb(o: { sabotage?: TestKernelConfig["sabotage"] } = {}): fc.Arbitrary<TestKernelConfig> {
+export function testConfigArb(
+  o: { sabotage?: TestKernelConfig["sabotage"] } = {},
+): fc.Arbitrary<TestKernelConfig> {
   return fc
     .record({
       population: fc.constantFrom<TestKernelConfig["population"]>("vm", "km-fixed", "km"),
@@ -50,11 +52,26 @@ export function testConfigArb(o: { sabotage?: TestKernelConfig["sabotage"] } = {
        */
       const population = r.population === "km" && r.cpus > 1 ? "km-fixed" : r.population;
       const numaGroups = population === "vm" && nodes > 1 && r.numaGroups;
-      return { kind: "test", population, area: r.area, bits: r.bits, cpus: r.cpus, nodes, numaGroups, ...(o.sabotage ? { sabotage: o.sabotage } : {}) };
+      return {
+        kind: "test",
+        population,
+        area: r.area,
+        bits: r.bits,
+        cpus: r.cpus,
+        nodes,
+        numaGroups,
+        ...(o.sabotage ? { sabotage: o.sabotage } : {}),
+      };
     });
 }
 
-const NR_CPUS_LIMIT: Record<AppKernelConfig["arch"], number> = { x86_64: MAX_CPUS, i386: 8, arm: MAX_CPUS, sparc32: MAX_CPUS, s390: MAX_CPUS };
+const NR_CPUS_LIMIT: Record<AppKernelConfig["arch"], number> = {
+  x86_64: MAX_CPUS,
+  i386: 8,
+  arm: MAX_CPUS,
+  sparc32: MAX_CPUS,
+  s390: MAX_CPUS,
+};
 
 /** Kernels assembled by @pcpu/kernel: every arch package, embed and page first chunks, both allocators and backends. */
 export function appConfigArb(): fc.Arbitrary<AppKernelConfig> {
@@ -79,7 +96,16 @@ export function appConfigArb(): fc.Arbitrary<AppKernelConfig> {
         nodes = 1;
         if (percpuAlloc === "page") percpuAlloc = "embed";
       }
-      return { kind: "kernel", arch: r.arch, population: r.population, percpuAlloc, allocator: r.allocator, cpus, nodes, stats: r.stats };
+      return {
+        kind: "kernel",
+        arch: r.arch,
+        population: r.population,
+        percpuAlloc,
+        allocator: r.allocator,
+        cpus,
+        nodes,
+        stats: r.stats,
+      };
     });
 }
 
@@ -98,18 +124,23 @@ const ctxArb = fc.constantFrom<OpContext>("process", "softirq", "irq");
 
 const allocArb = (large: number): fc.Arbitrary<Op> =>
   fc
-  .record({
-    size: sizeArb(large),
-    align: alignArb,
-    gfp: fc.constantFrom<OpGfp>("GFP_KERNEL", "GFP_NOWAIT", "GFP_ATOMIC"),
-    ctx: ctxArb,
-    cpu: cpuArb,
-  })
-  .map((r) => ({ op: "alloc", ...r, ctx: r.gfp === "GFP_KERNEL" ? "process" : r.ctx }));
+    .record({
+      size: sizeArb(large),
+      align: alignArb,
+      gfp: fc.constantFrom<OpGfp>("GFP_KERNEL", "GFP_NOWAIT", "GFP_ATOMIC"),
+      ctx: ctxArb,
+      cpu: cpuArb,
+    })
+    .map((r) => ({ op: "alloc", ...r, ctx: r.gfp === "GFP_KERNEL" ? "process" : r.ctx }));
 
 const opArbs = (large: number) => ({
   alloc: allocArb(large),
-  reserved: fc.record({ op: fc.constant("alloc-reserved" as const), size: sizeArb(1), align: alignArb, cpu: cpuArb }),
+  reserved: fc.record({
+    op: fc.constant("alloc-reserved" as const),
+    size: sizeArb(1),
+    align: alignArb,
+    cpu: cpuArb,
+  }),
   free: fc.record({ op: fc.constant("free" as const), pick: pickArb, ctx: ctxArb, cpu: cpuArb }),
   thisCpu: fc.record({
     op: fc.constant("this-cpu" as const),
@@ -160,9 +191,29 @@ export interface OpMix {
 }
 
 /** Churn: allocations and frees in balance, every other operation mixed in. */
-export const CHURN_MIX: OpMix = { alloc: 30, reserved: 4, free: 22, thisCpu: 12, write: 4, balance: 6, fault: 6, misuse: 6, large: 1 };
+export const CHURN_MIX: OpMix = {
+  alloc: 30,
+  reserved: 4,
+  free: 22,
+  thisCpu: 12,
+  write: 4,
+  balance: 6,
+  fault: 6,
+  misuse: 6,
+  large: 1,
+};
 /** Growth: more and larger allocations than frees, so chunks are created, populated and failed while growing. */
-export const GROWTH_MIX: OpMix = { alloc: 40, reserved: 2, free: 14, thisCpu: 6, write: 2, balance: 6, fault: 10, misuse: 2, large: 5 };
+export const GROWTH_MIX: OpMix = {
+  alloc: 40,
+  reserved: 2,
+  free: 14,
+  thisCpu: 6,
+  write: 2,
+  balance: 6,
+  fault: 10,
+  misuse: 2,
+  large: 5,
+};
 
 export function opArb(mix: OpMix = CHURN_MIX): fc.Arbitrary<Op> {
   const arbs = opArbs(mix.large);
@@ -173,8 +224,15 @@ export function opArb(mix: OpMix = CHURN_MIX): fc.Arbitrary<Op> {
 }
 
 /** A whole trace: configuration, machine seed and up to `maxOps` operations. */
-export function traceArb(config: fc.Arbitrary<ReliabilityConfig>, o: { maxOps: number; mix?: OpMix }): fc.Arbitrary<ReliabilityTrace> {
+export function traceArb(
+  config: fc.Arbitrary<ReliabilityConfig>,
+  o: { maxOps: number; mix?: OpMix },
+): fc.Arbitrary<ReliabilityTrace> {
   return fc
-    .record({ config, seed: fc.integer({ min: 1, max: 0xffff }), ops: fc.array(opArb(o.mix), { maxLength: o.maxOps, size: "max" }) })
+    .record({
+      config,
+      seed: fc.integer({ min: 1, max: 0xffff }),
+      ops: fc.array(opArb(o.mix), { maxLength: o.maxOps, size: "max" }),
+    })
     .map((r) => ({ version: TRACE_VERSION, ...r }));
 }

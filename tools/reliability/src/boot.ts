@@ -21,8 +21,8 @@ import {
   type Percpu,
   type PopulationFactory,
 } from "@pcpu/percpu";
-import { createPercpuKm, type PcpuKmBlock, percpuKm } from "@pcpu/percpu-km";
 import { bootTestKernel } from "@pcpu/percpu/testing";
+import { createPercpuKm, type PcpuKmBlock, percpuKm } from "@pcpu/percpu-km";
 import { percpuVm } from "@pcpu/percpu-vm";
 import type { AppKernelConfig, ReliabilityConfig, TestKernelConfig } from "./api.js";
 
@@ -83,7 +83,8 @@ function leakLargeFrees(inner: AreaAllocatorFactory): AreaAllocatorFactory {
       checkChunk: (chunk, live) => a.checkChunk(chunk, live),
     };
     if (a.balance !== undefined) broken.balance = () => a.balance!();
-    if (a.prepareChunk !== undefined) broken.prepareChunk = (chunk, isAtomic) => a.prepareChunk!(chunk, isAtomic);
+    if (a.prepareChunk !== undefined)
+      broken.prepareChunk = (chunk, isAtomic) => a.prepareChunk!(chunk, isAtomic);
     return broken;
   };
 }

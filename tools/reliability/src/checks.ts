@@ -75,7 +75,8 @@ export function checkZero(s: Subject, a: { ptr: number; size: number }): string 
   const mem = s.machine.mem;
   for (let cpu = 0; cpu < s.pcpu.nrPossibleCpus; cpu++) {
     const got = mem.copyOut(perCpuPtr(s.pcpu, a.ptr, cpu), a.size);
-    for (let i = 0; i < a.size; i++) if (got[i] !== 0) return `new allocation not zero on cpu ${cpu} at +0x${i.toString(16)}`;
+    for (let i = 0; i < a.size; i++)
+      if (got[i] !== 0) return `new allocation not zero on cpu ${cpu} at +0x${i.toString(16)}`;
   }
   return null;
 }
@@ -129,8 +130,10 @@ export function checkPages(s: Subject, base: Baseline): string | null {
     free += c.freePages;
     used += c.managedPages - c.freePages;
   }
-  if (free !== m.pageAlloc.nrFreePages()) return `page allocator: nr_free_pages ${m.pageAlloc.nrFreePages()} != ${free} over nodes`;
-  if (used !== allocated) return `page allocator: node counters say ${used} pages in use, nrAllocatedPages ${allocated}`;
+  if (free !== m.pageAlloc.nrFreePages())
+    return `page allocator: nr_free_pages ${m.pageAlloc.nrFreePages()} != ${free} over nodes`;
+  if (used !== allocated)
+    return `page allocator: node counters say ${used} pages in use, nrAllocatedPages ${allocated}`;
   if (s.population === "vm") {
     const mapped = m.pgtable.mappedPages() - base.mapped;
     const want = createdMapped(s);
@@ -153,14 +156,17 @@ export function checkAll(s: Subject, base: Baseline, live: readonly ShadowAlloc[
  */
 export function checkNoLeak(s: Subject, base: Baseline): string | null {
   const pcpu = s.pcpu;
-  if (pcpu.firstChunk.freeBytes !== base.firstFree) return `first chunk: ${pcpu.firstChunk.freeBytes} B free, ${base.firstFree} after boot`;
+  if (pcpu.firstChunk.freeBytes !== base.firstFree)
+    return `first chunk: ${pcpu.firstChunk.freeBytes} B free, ${base.firstFree} after boot`;
   if ((pcpu.reservedChunk?.freeBytes ?? 0) !== base.reservedFree) {
     return `reserved chunk: ${pcpu.reservedChunk?.freeBytes} B free, ${base.reservedFree} after boot`;
   }
   const created = createdChunks(s);
-  if (created.length > 1) return `${created.length} created chunks survive freeing everything and two balance runs (at most 1 spare)`;
+  if (created.length > 1)
+    return `${created.length} created chunks survive freeing everything and two balance runs (at most 1 spare)`;
   for (const c of created) {
-    if (c.freeBytes !== pcpu.unitSize) return `chunk ${c.id} survives with ${pcpu.unitSize - c.freeBytes} B still allocated`;
+    if (c.freeBytes !== pcpu.unitSize)
+      return `chunk ${c.id} survives with ${pcpu.unitSize - c.freeBytes} B still allocated`;
   }
   const leaked = s.machine.pageAlloc.nrAllocatedPages() - base.pages - heldChunkPages(s);
   if (leaked !== 0) return `${leaked} pages leaked after freeing everything`;

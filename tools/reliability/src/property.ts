@@ -72,8 +72,19 @@ export function checkReliable(
   totals.report.violations++;
   const trace = details.counterexample?.[0] ?? null;
   const err = details.errorInstance;
-  const message = err instanceof ReliabilityViolation ? err.message : err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return { trace, message, seed: details.seed, path: details.counterexamplePath ?? undefined, numShrinks: details.numShrinks };
+  const message =
+    err instanceof ReliabilityViolation
+      ? err.message
+      : err instanceof Error
+        ? `${err.name}: ${err.message}`
+        : String(err);
+  return {
+    trace,
+    message,
+    seed: details.seed,
+    path: details.counterexamplePath ?? undefined,
+    numShrinks: details.numShrinks,
+  };
 }
 
 /** The failure as the text a test prints: the violation, then the replayable trace. */

@@ -49,8 +49,15 @@ export class ReliabilityViolation extends Error {
   readonly detail: string;
   readonly trace: ReliabilityTrace;
   constructor(trace: ReliabilityTrace, step: number, detail: string) {
-    const where = step < 0 ? "boot" : step >= trace.ops.length ? "final free-everything phase" : `step ${step} ${JSON.stringify(trace.ops[step])}`;
-    super(`reliability violation at ${where}: ${detail}\nreplay this trace with replay(parseTrace(<json>)):\n${formatTrace(trace)}`);
+    const where =
+      step < 0
+        ? "boot"
+        : step >= trace.ops.length
+          ? "final free-everything phase"
+          : `step ${step} ${JSON.stringify(trace.ops[step])}`;
+    super(
+      `reliability violation at ${where}: ${detail}\nreplay this trace with replay(parseTrace(<json>)):\n${formatTrace(trace)}`,
+    );
     this.name = "ReliabilityViolation";
     this.step = step;
     this.detail = detail;
@@ -75,7 +82,13 @@ export function parseTrace(text: string): ReliabilityTrace {
     throw new TypeError(`not a reliability trace: ${(e as Error).message}`);
   }
   const o = t as Partial<ReliabilityTrace> | null;
-  if (o === null || typeof o !== "object" || o.version !== TRACE_VERSION || typeof o.config !== "object" || !Array.isArray(o.ops)) {
+  if (
+    o === null ||
+    typeof o !== "object" ||
+    o.version !== TRACE_VERSION ||
+    typeof o.config !== "object" ||
+    !Array.isArray(o.ops)
+  ) {
     throw new TypeError(`not a reliability trace of version ${TRACE_VERSION}`);
   }
   if (typeof o.seed !== "number") throw new TypeError("reliability trace: seed must be a number");
@@ -123,7 +136,12 @@ function injected(m: Machine): number {
 /** Everything a misuse must leave as it was: per-chunk and global counts. */
 function stateKey(s: Subject): string {
   const p = s.pcpu;
-  const parts: (number | boolean)[] = [p.nrPopulated, p.nrEmptyPopPages, s.machine.pageAlloc.nrAllocatedPages(), s.machine.wq.pendingCount()];
+  const parts: (number | boolean)[] = [
+    p.nrPopulated,
+    p.nrEmptyPopPages,
+    s.machine.pageAlloc.nrAllocatedPages(),
+    s.machine.wq.pendingCount(),
+  ];
   for (const c of [...p.allChunks(), ...(p.reservedChunk ? [p.reservedChunk] : [])]) {
     parts.push(c.id, c.freeBytes, c.nrPopulated, c.nrEmptyPopPages, c.isolated);
   }
@@ -177,7 +195,8 @@ class Run {
     const pcpu = this.s.pcpu;
     for (let cpu = 0; cpu < this.cpus; cpu++) {
       const a = perCpuPtr(pcpu, ptr, cpu);
-      if (a % align !== 0) this.fail(step, `cpu ${cpu}'s copy ${this.s.machine.formatAddr(a)} is not aligned to ${align}`);
+      if (a % align !== 0)
+        this.fail(step, `cpu ${cpu}'s copy ${this.s.machine.formatAddr(a)} is not aligned to ${align}`);
     }
     const z = checkZero(this.s, { ptr, size: rounded });
     if (z !== null) this.fail(step, z);
@@ -198,12 +217,18 @@ class Run {
         const atomic = op.gfp !== "GFP_KERNEL";
         const ctx: OpContext = atomic ? op.ctx : "process";
         const before = injected(m);
-        const ptr = inContext(this.s, cpuOf(op.cpu), ctx, () => allocPercpuGfp(pcpu, op.size, op.align, GFP[op.gfp]));
+        const ptr = inContext(this.s, cpuOf(op.cpu), ctx, () =>
+          allocPercpuGfp(pcpu, op.size, op.align, GFP[op.gfp]),
+        );
         if (atomic) this.r.atomicAllocs++;
         if (ptr === null) {
           if (injected(m) > before) this.r.failedByFault++;
           else if (atomic) this.r.atomicFailures++;
-          else this.fail(step, `sleeping allocation of 0x${op.size.toString(16)}/${op.align} failed with no fault injected`);
+          else
+            this.fail(
+              step,
+              `sleeping allocation of 0x${op.size.toString(16)}/${op.align} failed with no fault injected`,
+            );
           return;
         }
         this.r.allocs++;
@@ -211,15 +236,22 @@ class Run {
         return;
       }
       case "alloc-reserved": {
-        const room = pcpu.reservedChunk === null ? Number.POSITIVE_INFINITY : pcpu.area.contigBytes(pcpu.reservedChunk);
+        const room =
+          pcpu.reservedChunk === null ? Number.POSITIVE_INFINITY : pcpu.area.contigBytes(pcpu.reservedChunk);
         const before = injected(m);
-        const ptr = inContext(this.s, cpuOf(op.cpu), "process", () => allocReservedPercpu(pcpu, op.size, op.align));
+        const ptr = inContext(this.s, cpuOf(op.cpu), "process", () =>
+          allocReservedPercpu(pcpu, op.size, op.align),
+        );
         this.r.reservedAllocs++;
         if (ptr === null) {
           const need = ((op.size + 3) & ~3) + Math.max(op.align, 4) - 4;
           if (injected(m) > before) this.r.failedByFault++;
           else if (room < need) this.r.reservedFailures++;
-          else this.fail(step, `reserved allocation of 0x${op.size.toString(16)}/${op.align} failed with ${room} contiguous bytes free`);
+          else
+            this.fail(
+              step,
+              `reserved allocation of 0x${op.size.toString(16)}/${op.align} failed with ${room} contiguous bytes free`,
+            );
           return;
         }
         this.adopt(step, ptr, op.size, op.align, true);
@@ -277,7 +309,7 @@ class Run {
     const shadow = a.bytes[cpu]!;
     /* cmpxchg: odd values expect the current value (the store happens), even ones a different value. */
     const cur = shadowLoad(shadow, off, w, this.le);
-    const old = op.value & 1 ? cur : w === 8 ? (BigInt(cur) ^ 0x5an) : (Number(cur) ^ 0x5a) >>> 0;
+    const old = op.value & 1 ? cur : w === 8 ? BigInt(cur) ^ 0x5an : (Number(cur) ^ 0x5a) >>> 0;
     const pcpu = this.s.pcpu;
     const got = this.s.machine.ctx.runOnCpu(cpu, () => {
       switch (op.fn) {
@@ -305,7 +337,8 @@ class Run {
       }
     });
     const want = shadowThisCpu(shadow, off, op.fn, w, this.le, v, old);
-    if (got !== want) this.fail(step, `this_cpu_${op.fn} on cpu ${cpu} returned ${String(got)}, expected ${String(want)}`);
+    if (got !== want)
+      this.fail(step, `this_cpu_${op.fn} on cpu ${cpu} returned ${String(got)}, expected ${String(want)}`);
     this.r.thisCpuOps++;
   }
 
@@ -324,7 +357,10 @@ class Run {
     const expectLog = (needle: string) => {
       const lines = m.log.lines().slice(logFrom);
       if (!lines.some((l) => l.text.includes(needle))) {
-        this.fail(step, `misuse ${op.kind} was not reported with "${needle}" (log: ${JSON.stringify(lines.map((l) => l.text))})`);
+        this.fail(
+          step,
+          `misuse ${op.kind} was not reported with "${needle}" (log: ${JSON.stringify(lines.map((l) => l.text))})`,
+        );
       }
     };
     const refusedFree = (ptr: number, needle: string) => {
@@ -345,10 +381,14 @@ class Run {
         const cands = this.freed.filter((p) => !this.insideLive(p));
         if (cands.length === 0) return;
         const p = cands[op.pick % cands.length]!;
-        freePercpu(pcpu, p) && this.fail(step, `free_percpu accepted the freed pointer ${m.formatAddr(p)} (double free)`);
+        freePercpu(pcpu, p) &&
+          this.fail(step, `free_percpu accepted the freed pointer ${m.formatAddr(p)} (double free)`);
         const lines = m.log.lines().slice(logFrom);
         if (!lines.some((l) => /is not a live percpu allocation|is not in any percpu chunk/.test(l.text))) {
-          this.fail(step, `double free of ${m.formatAddr(p)} not reported (log: ${JSON.stringify(lines.map((l) => l.text))})`);
+          this.fail(
+            step,
+            `double free of ${m.formatAddr(p)} not reported (log: ${JSON.stringify(lines.map((l) => l.text))})`,
+          );
         }
         break;
       }
@@ -365,9 +405,18 @@ class Run {
       }
       case "bad-size":
       case "bad-align": {
-        const size = op.kind === "bad-align" ? 16 : op.value & 1 ? 0 : k.PCPU_MIN_UNIT_SIZE + 4 * (1 + (op.value % 0x400));
+        const size =
+          op.kind === "bad-align"
+            ? 16
+            : op.value & 1
+              ? 0
+              : k.PCPU_MIN_UNIT_SIZE + 4 * (1 + (op.value % 0x400));
         const align =
-          op.kind === "bad-size" ? 8 : op.value & 1 ? k.PAGE_SIZE * 2 ** (1 + (op.value % 3)) : 12 << (op.value % 4);
+          op.kind === "bad-size"
+            ? 8
+            : op.value & 1
+              ? k.PAGE_SIZE * 2 ** (1 + (op.value % 3))
+              : 12 << (op.value % 4);
         const p = allocPercpuGfp(pcpu, size, align, GFP_KERNEL);
         if (p !== null) this.fail(step, `__alloc_percpu(${size}, ${align}) succeeded`);
         expectLog(`illegal size (${(size + 3) & ~3}) or align (${align}) for percpu allocation`);
@@ -399,7 +448,8 @@ class Run {
       }
     }
     const after = stateKey(this.s);
-    if (after !== before) this.fail(step, `misuse ${op.kind} changed the allocator's state (${before} -> ${after})`);
+    if (after !== before)
+      this.fail(step, `misuse ${op.kind} changed the allocator's state (${before} -> ${after})`);
     this.r.misuseCaught++;
   }
 
@@ -410,7 +460,8 @@ class Run {
     m.faults.clear();
     while (this.live.length > 0) {
       const a = this.live.shift()!;
-      if (!freePercpu(pcpu, a.ptr)) this.fail(step, `free_percpu refused the live allocation of step ${a.step}`);
+      if (!freePercpu(pcpu, a.ptr))
+        this.fail(step, `free_percpu refused the live allocation of step ${a.step}`);
       this.r.frees++;
     }
     drain(m);
@@ -466,6 +517,10 @@ export function replay(trace: ReliabilityTrace): RunReport {
 }
 
 /** A trace from its parts. */
-export function makeTrace(config: ReliabilityTrace["config"], seed: number, ops: readonly Op[]): ReliabilityTrace {
+export function makeTrace(
+  config: ReliabilityTrace["config"],
+  seed: number,
+  ops: readonly Op[],
+): ReliabilityTrace {
   return { version: TRACE_VERSION, config, seed, ops };
 }

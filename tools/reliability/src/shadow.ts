@@ -128,6 +128,11 @@ export function shadowThisCpu(
 }
 
 /** The current value at `off` of a shadow copy. */
-export function shadowLoad(bytes: Uint8Array, off: number, width: 1 | 2 | 4 | 8, le: boolean): number | bigint {
+export function shadowLoad(
+  bytes: Uint8Array,
+  off: number,
+  width: 1 | 2 | 4 | 8,
+  le: boolean,
+): number | bigint {
   return load(bytes, off, width, le);
 }

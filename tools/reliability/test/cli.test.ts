@@ -25,7 +25,12 @@ const USE_DIST = process.env.PCPU_RELIABILITY_CLI === "dist";
 
 function cliCommand(): string[] {
   if (USE_DIST) return [join(KERNEL_APP, "dist/cli/main.js")];
-  return ["--conditions=@pcpu/source", "--import", import.meta.resolve("tsx"), join(KERNEL_APP, "src/cli/main.ts")];
+  return [
+    "--conditions=@pcpu/source",
+    "--import",
+    import.meta.resolve("tsx"),
+    join(KERNEL_APP, "src/cli/main.ts"),
+  ];
 }
 
 interface Result {
@@ -81,12 +86,21 @@ const CASES: Record<string, readonly Case[]> = {
   "a flag with a wrong type": [
     ["boot --cpus abc", /^invalid config: cpus \(--cpus\): "abc" is not an integer$/, true],
     ["boot --cpus=", /^invalid config: cpus \(--cpus\): "" is not an integer$/],
-    ["boot --arch riscv", /^invalid config: arch \(--arch\): "riscv" is not one of x86_64, i386, arm, sparc32, s390$/],
+    [
+      "boot --arch riscv",
+      /^invalid config: arch \(--arch\): "riscv" is not one of x86_64, i386, arm, sparc32, s390$/,
+    ],
     ["boot --nodes abc", /^invalid config: nodes \(--nodes\): node 0: cpulist "abc"/],
     ["boot --mem-per-node abc", /^invalid config: memPerNode \(--mem-per-node\): "abc" is not a size/],
     ["boot --population xm", /^invalid config: population \(--population\): "xm" is not one of vm, km$/],
-    ["boot --percpu-alloc lazy", /^invalid config: percpuAlloc \(--percpu-alloc\): "lazy" is not one of auto, embed, page$/],
-    ["boot --allocator buddy", /^invalid config: allocator \(--allocator\): "buddy" is not one of bitmap, area-map$/],
+    [
+      "boot --percpu-alloc lazy",
+      /^invalid config: percpuAlloc \(--percpu-alloc\): "lazy" is not one of auto, embed, page$/,
+    ],
+    [
+      "boot --allocator buddy",
+      /^invalid config: allocator \(--allocator\): "buddy" is not one of bitmap, area-map$/,
+    ],
     ["boot --static-size abc", /^invalid config: staticSize \(--static-size\): "abc" is not a size/],
     ["boot --reserved-size 12Q", /^invalid config: reservedSize \(--reserved-size\): "12Q" is not a size/],
     ["boot --dyn-size 0x", /^invalid config: dynSize \(--dyn-size\): "0x" is not a size/],
@@ -103,19 +117,48 @@ const CASES: Record<string, readonly Case[]> = {
   ],
   "a flag with an out-of-range value": [
     ["boot --cpus 0", /^invalid config: cpus \(--cpus\): 0 must be at least 1$/, true],
-    ["boot --cpus 100000", /^invalid config: cpus \(--cpus\): 100000 possible CPUs exceed the x86_64 NR_CPUS limit of 8192$/],
-    ["boot --arch arm --cpus 64", /^invalid config: cpus \(--cpus\): 64 possible CPUs exceed the arm NR_CPUS limit of 32$/],
-    ["boot --nodes 0-3;9", /^invalid config: nodes \(--nodes\): node 1 lists CPU 9 but only CPUs 0-7 are possible$/],
+    [
+      "boot --cpus 100000",
+      /^invalid config: cpus \(--cpus\): 100000 possible CPUs exceed the x86_64 NR_CPUS limit of 8192$/,
+    ],
+    [
+      "boot --arch arm --cpus 64",
+      /^invalid config: cpus \(--cpus\): 64 possible CPUs exceed the arm NR_CPUS limit of 32$/,
+    ],
+    [
+      "boot --nodes 0-3;9",
+      /^invalid config: nodes \(--nodes\): node 1 lists CPU 9 but only CPUs 0-7 are possible$/,
+    ],
     ["boot --cpus 4 --nodes 0-1", /^invalid config: nodes \(--nodes\): CPU 2 is in no node/],
     ["boot --arch arm --nodes 0-3;4-7", /^invalid config: nodes \(--nodes\): arm has no CONFIG_NUMA/],
-    ["boot --mem-per-node 1K", /^invalid config: memPerNode \(--mem-per-node\): 1024 bytes is below the 16M minimum per node$/],
-    ["boot --atom-size 3", /^invalid config: atomSize \(--atom-size\): 3 must be a power of two between the page size 4096 and 1G$/, true],
-    ["boot --static-size 2G", /^invalid config: staticSize \(--static-size\): static \+ reserved \+ dynamic sizes exceed 1G per unit$/],
+    [
+      "boot --mem-per-node 1K",
+      /^invalid config: memPerNode \(--mem-per-node\): 1024 bytes is below the 16M minimum per node$/,
+    ],
+    [
+      "boot --atom-size 3",
+      /^invalid config: atomSize \(--atom-size\): 3 must be a power of two between the page size 4096 and 1G$/,
+      true,
+    ],
+    [
+      "boot --static-size 2G",
+      /^invalid config: staticSize \(--static-size\): static \+ reserved \+ dynamic sizes exceed 1G per unit$/,
+    ],
     ["boot --nr-cpus 0", /^invalid config: nrCpus \(--nr-cpus\): 0 must be at least 1$/],
-    ["boot --nr-cpus 2 --cpus 4", /^invalid config: cpus \(--cpus\): 4 possible CPUs exceed CONFIG_NR_CPUS=2$/],
+    [
+      "boot --nr-cpus 2 --cpus 4",
+      /^invalid config: cpus \(--cpus\): 4 possible CPUs exceed CONFIG_NR_CPUS=2$/,
+    ],
     ["boot --seed -1", /^invalid config: seed \(--seed\): "-1" is not an integer$/],
-    ["boot --arch arm --percpu-alloc page", /^invalid config: percpuAlloc \(--percpu-alloc\): arm does not build the page first chunk allocator/],
-    ["boot --population km", /^invalid config: population \(--population\): km cannot handle more than one group/, true],
+    [
+      "boot --arch arm --percpu-alloc page",
+      /^invalid config: percpuAlloc \(--percpu-alloc\): arm does not build the page first chunk allocator/,
+    ],
+    [
+      "boot --population km",
+      /^invalid config: population \(--population\): km cannot handle more than one group/,
+      true,
+    ],
     ["run counters --ops -5", /^--ops: "-5" is not an integer$/],
     ["run counters --scale 0", /^--scale: "0" is not a positive number$/],
   ],
@@ -133,10 +176,17 @@ const CASES: Record<string, readonly Case[]> = {
   "an unreadable or malformed config file": [
     [`boot --config ${join(dir, "missing.json")}`, /^cannot read config file .*missing\.json: ENOENT$/, true],
     [`boot --config ${dir}`, /^cannot read config file .*: EISDIR$/],
-    [`boot --config ${files.truncatedJson}`, /^invalid config: config: .*truncated\.json is not valid JSON/, true],
+    [
+      `boot --config ${files.truncatedJson}`,
+      /^invalid config: config: .*truncated\.json is not valid JSON/,
+      true,
+    ],
     [`boot --config ${files.wrongTypeJson}`, /^invalid config: cpus \(--cpus\): "four" is not an integer$/],
     [`boot --config ${files.unknownKeyJson}`, /^invalid config: cpuz: unknown setting/],
-    [`boot --config ${files.outOfRangeJson}`, /^invalid config: cpus \(--cpus\): 64 possible CPUs exceed the arm NR_CPUS limit of 32$/],
+    [
+      `boot --config ${files.outOfRangeJson}`,
+      /^invalid config: cpus \(--cpus\): 64 possible CPUs exceed the arm NR_CPUS limit of 32$/,
+    ],
     [`boot --config ${files.badKconfig}`, /^invalid config: nrCpus \(--nr-cpus\): "abc" is not an integer$/],
     [`boot --config ${files.unknownSymbol}`, /^invalid config: CONFIG_PERCPU_ALLOC: line 1: unknown symbol/],
     [`boot --config ${files.garbage}`, /^invalid config: config: line 1: not a CONFIG_\.\.\.= line: /],
@@ -147,7 +197,10 @@ const CASES: Record<string, readonly Case[]> = {
     [`replay ${files.badTrace}`, /^malformed trace: line 2: not a trace line/, true],
     [`replay ${files.textTrace}`, /^malformed trace: line 1: not a trace line/],
     [`replay ${files.garbage}`, /^malformed trace: line 1: not a trace line/],
-    [`run counters --ops 10 --trace ${join(dir, "no/such/dir/t.txt")}`, /^cannot write trace file .*t\.txt: ENOENT$/],
+    [
+      `run counters --ops 10 --trace ${join(dir, "no/such/dir/t.txt")}`,
+      /^cannot write trace file .*t\.txt: ENOENT$/,
+    ],
   ],
 };
 
@@ -171,7 +224,11 @@ describe(`pcpu-kernel CLI under bad input (${USE_DIST ? "dist" : "tsx, sources"}
     it(`${kind}: exit 2, one line naming the problem, no stack trace, no partial boot (${chosen.length} of ${cases.length} cases)`, async () => {
       /* Arguments are split on spaces; no case needs a space inside one. */
       const results = await pool(
-        chosen.map(([argv]) => () => runCli(argv.split(" "), dir)),
+        chosen.map(
+          ([argv]) =>
+            () =>
+              runCli(argv.split(" "), dir),
+        ),
         3,
       );
       for (const [i, [argv, message]] of chosen.entries()) {

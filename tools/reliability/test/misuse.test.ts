@@ -33,7 +33,10 @@ interface Target {
 }
 
 const TARGETS: Target[] = [
-  { name: "test kernel, generic 64-bit, vm, 4 CPUs", boot: () => bootTestKernel({ population: percpuVm, cpus: 4 }) },
+  {
+    name: "test kernel, generic 64-bit, vm, 4 CPUs",
+    boot: () => bootTestKernel({ population: percpuVm, cpus: 4 }),
+  },
   {
     name: "x86_64 kernel, 8 CPUs in 2 nodes, embed (@pcpu/kernel)",
     boot: () => bootKernel({ arch: "x86_64", cpus: 8, trace: false, debugChecks: true }),
@@ -50,13 +53,19 @@ function setup(t: Target) {
   const live: { ptr: PcpuPtr; size: number }[] = [];
   for (const size of [0x10, 0x100, 0x2000]) {
     const ptr = allocPercpu(pcpu, size, 8)!;
-    for (let cpu = 0; cpu < pcpu.nrPossibleCpus; cpu++) machine.mem.copyIn(perCpuPtr(pcpu, ptr, cpu), patternBytes(size, size + cpu));
+    for (let cpu = 0; cpu < pcpu.nrPossibleCpus; cpu++)
+      machine.mem.copyIn(perCpuPtr(pcpu, ptr, cpu), patternBytes(size, size + cpu));
     live.push({ ptr, size });
   }
   const freed = allocPercpu(pcpu, 0x40, 8)!;
   freePercpu(pcpu, freed);
   const key = () =>
-    [pcpu.nrPopulated, pcpu.nrEmptyPopPages, machine.pageAlloc.nrAllocatedPages(), ...pcpu.allChunks().map((c) => `${c.id}:${c.freeBytes}`)].join(",");
+    [
+      pcpu.nrPopulated,
+      pcpu.nrEmptyPopPages,
+      machine.pageAlloc.nrAllocatedPages(),
+      ...pcpu.allChunks().map((c) => `${c.id}:${c.freeBytes}`),
+    ].join(",");
   const before = key();
   machine.log.clear();
   /** Everything as it was: invariants, bytes of every live allocation on every CPU, counts. */
@@ -64,7 +73,9 @@ function setup(t: Target) {
     expect(checkPercpuInvariants(pcpu)).toBeNull();
     for (const a of live) {
       for (let cpu = 0; cpu < pcpu.nrPossibleCpus; cpu++) {
-        expect(machine.mem.copyOut(perCpuPtr(pcpu, a.ptr, cpu), a.size)).toEqual(patternBytes(a.size, a.size + cpu));
+        expect(machine.mem.copyOut(perCpuPtr(pcpu, a.ptr, cpu), a.size)).toEqual(
+          patternBytes(a.size, a.size + cpu),
+        );
       }
     }
     expect(key()).toBe(before);
@@ -75,7 +86,12 @@ function setup(t: Target) {
 
 /** The WARN block the kernel prints: cut here, the text, the WARNING line, the end marker. */
 function warnBlock(text: string, where: string): string[] {
-  return ["------------[ cut here ]------------", text, `WARNING: CPU: 0 PID: 0 at ${where}`, "---[ end trace 0000000000000000 ]---"];
+  return [
+    "------------[ cut here ]------------",
+    text,
+    `WARNING: CPU: 0 PID: 0 at ${where}`,
+    "---[ end trace 0000000000000000 ]---",
+  ];
 }
 
 for (const t of TARGETS) {
@@ -85,7 +101,10 @@ for (const t of TARGETS) {
       const p = (k.live[1]!.ptr + 0x10) as PcpuPtr;
       expect(freePercpu(k.pcpu, p)).toBe(false);
       expect(k.dmesg()).toEqual(
-        warnBlock(`percpu: free_percpu: pointer ${k.fmt(p)} is not a live percpu allocation (never allocated or already freed)`, "mm/percpu.c free_percpu"),
+        warnBlock(
+          `percpu: free_percpu: pointer ${k.fmt(p)} is not a live percpu allocation (never allocated or already freed)`,
+          "mm/percpu.c free_percpu",
+        ),
       );
       k.unchanged();
     });
@@ -93,7 +112,9 @@ for (const t of TARGETS) {
     it("refuses a pointer freed before (double free) with a WARN", () => {
       const k = setup(t);
       expect(freePercpu(k.pcpu, k.freed)).toBe(false);
-      expect(k.dmesg()[1]).toBe(`percpu: free_percpu: pointer ${k.fmt(k.freed)} is not a live percpu allocation (never allocated or already freed)`);
+      expect(k.dmesg()[1]).toBe(
+        `percpu: free_percpu: pointer ${k.fmt(k.freed)} is not a live percpu allocation (never allocated or already freed)`,
+      );
       k.unchanged();
     });
 
@@ -101,7 +122,12 @@ for (const t of TARGETS) {
       const k = setup(t);
       const p = k.pcpu.archHooks().addrToPcpuPtr(k.pcpu.baseAddr + 0x100);
       expect(freePercpu(k.pcpu, p)).toBe(false);
-      expect(k.dmesg()).toEqual(warnBlock(`percpu: free_percpu: pointer ${k.fmt(p)} points into the static percpu area`, "mm/percpu.c free_percpu"));
+      expect(k.dmesg()).toEqual(
+        warnBlock(
+          `percpu: free_percpu: pointer ${k.fmt(p)} points into the static percpu area`,
+          "mm/percpu.c free_percpu",
+        ),
+      );
       k.unchanged();
     });
 
@@ -132,7 +158,10 @@ for (const t of TARGETS) {
         const k = setup(t);
         expect(allocPercpu(k.pcpu, size, align)).toBeNull();
         expect(k.dmesg()).toEqual(
-          warnBlock(`illegal size (${ps}) or align (${pa}) for percpu allocation`, "mm/percpu.c pcpu_alloc_noprof"),
+          warnBlock(
+            `illegal size (${ps}) or align (${pa}) for percpu allocation`,
+            "mm/percpu.c pcpu_alloc_noprof",
+          ),
         );
         k.unchanged();
       });
@@ -147,9 +176,15 @@ for (const t of TARGETS) {
 
     it("refuses sizes that are not integers at the API edge (a TypeError, not a kernel path)", () => {
       const k = setup(t);
-      expect(() => allocPercpu(k.pcpu, -1, 8)).toThrow("percpu: size must be a non-negative integer (got -1)");
-      expect(() => allocPercpu(k.pcpu, 1.5, 8)).toThrow("percpu: size must be a non-negative integer (got 1.5)");
-      expect(() => allocPercpu(k.pcpu, 8, Number.NaN)).toThrow("percpu: align must be a non-negative integer (got NaN)");
+      expect(() => allocPercpu(k.pcpu, -1, 8)).toThrow(
+        "percpu: size must be a non-negative integer (got -1)",
+      );
+      expect(() => allocPercpu(k.pcpu, 1.5, 8)).toThrow(
+        "percpu: size must be a non-negative integer (got 1.5)",
+      );
+      expect(() => allocPercpu(k.pcpu, 8, Number.NaN)).toThrow(
+        "percpu: align must be a non-negative integer (got NaN)",
+      );
       k.unchanged();
     });
   });
@@ -163,7 +198,9 @@ for (const t of TARGETS) {
     for (const [reason, irqs, count] of reasons) {
       it(`is a BUG in ${reason} context with the kernel's report, and nothing changes`, () => {
         const k = setup(t);
-        expect(() => k.machine.ctx.runAtomic(reason, () => allocPercpu(k.pcpu, 0x10, 8))).toThrow(SleepInAtomicError);
+        expect(() => k.machine.ctx.runAtomic(reason, () => allocPercpu(k.pcpu, 0x10, 8))).toThrow(
+          SleepInAtomicError,
+        );
         expect(k.dmesg()).toEqual([
           "BUG: sleeping function called from invalid context at kernel/locking/mutex.c:283",
           `in_atomic(): 1, irqs_disabled(): ${irqs}, non_block: 0, pid: 0, name: swapper/0`,
@@ -184,7 +221,9 @@ for (const t of TARGETS) {
       const k = setup(t);
       const p = k.fmt(k.freed);
       expect(() => thisCpuRead(k.pcpu, k.freed, 4)).toThrow(PcpuUseAfterFreeError);
-      expect(() => thisCpuWrite(k.pcpu, k.freed, 4, 1)).toThrow(`this_cpu_write: ${p} is not a live percpu allocation (use after free_percpu?)`);
+      expect(() => thisCpuWrite(k.pcpu, k.freed, 4, 1)).toThrow(
+        `this_cpu_write: ${p} is not a live percpu allocation (use after free_percpu?)`,
+      );
       expect(() => thisCpuAdd(k.pcpu, k.freed, 8, 1n)).toThrow(PcpuUseAfterFreeError);
       expect(k.dmesg().filter((l) => l.startsWith("percpu:"))).toEqual([
         `percpu: this_cpu_read through ${p}, which is not a live percpu allocation`,
@@ -193,7 +232,9 @@ for (const t of TARGETS) {
       ]);
       k.unchanged();
       /* A live pointer, and the static area, are fine. */
-      expect(thisCpuRead(k.pcpu, k.live[0]!.ptr, 4)).toBe(new DataView(patternBytes(0x10, 0x10).buffer).getUint32(0, k.machine.littleEndian));
+      expect(thisCpuRead(k.pcpu, k.live[0]!.ptr, 4)).toBe(
+        new DataView(patternBytes(0x10, 0x10).buffer).getUint32(0, k.machine.littleEndian),
+      );
     });
   });
 }

@@ -6,7 +6,7 @@
  */
 
 import { appendFileSync } from "node:fs";
-import { type PropertyTotals, type Profile, profileFromEnv } from "../src/index.js";
+import { type Profile, type PropertyTotals, profileFromEnv } from "../src/index.js";
 
 export const PROFILE: Profile = profileFromEnv(process.env);
 
@@ -17,7 +17,14 @@ export function byProfile<T>(quick: T, long: T): T {
 
 /** Prints a suite's totals and appends them (one JSON line) to $PCPU_RELIABILITY_REPORT. */
 export function reportTotals(suite: string, t: PropertyTotals, extra: Record<string, number> = {}): void {
-  const line = { suite, profile: PROFILE, runs: t.runs, configurations: t.configs.size, ...t.report, ...extra };
+  const line = {
+    suite,
+    profile: PROFILE,
+    runs: t.runs,
+    configurations: t.configs.size,
+    ...t.report,
+    ...extra,
+  };
   console.log(`[reliability] ${JSON.stringify(line)}`);
   const file = process.env.PCPU_RELIABILITY_REPORT;
   if (file) appendFileSync(file, `${JSON.stringify(line)}\n`);

@@ -41,13 +41,21 @@ describe(`percpu promise over the matrix (${PROFILE} profile)`, () => {
 
   it("holds on test kernels: generic 32/64-bit arch, vm and km, bitmap and area map, 1..16 CPUs, 1..4 nodes, NUMA groups (churn)", () => {
     const runs = byProfile(30, 800);
-    assertReliable(traceArb(testConfigArb(), { maxOps: byProfile(100, 250), mix: CHURN_MIX }), { numRuns: runs, seed: SEED }, test);
+    assertReliable(
+      traceArb(testConfigArb(), { maxOps: byProfile(100, 250), mix: CHURN_MIX }),
+      { numRuns: runs, seed: SEED },
+      test,
+    );
     expect(test.runs).toBe(runs);
   });
 
   it("holds on test kernels while growing: large allocations, chunk creation and injected faults", () => {
     const before = test.report.failedByFault;
-    assertReliable(traceArb(testConfigArb(), { maxOps: byProfile(100, 250), mix: GROWTH_MIX }), { numRuns: byProfile(10, 300), seed: SEED + 1 }, test);
+    assertReliable(
+      traceArb(testConfigArb(), { maxOps: byProfile(100, 250), mix: GROWTH_MIX }),
+      { numRuns: byProfile(10, 300), seed: SEED + 1 },
+      test,
+    );
     /* Faults really fired and allocations really failed because of them, with everything else intact. */
     expect(test.report.failedByFault).toBeGreaterThan(before);
     expect(test.report.peakChunks).toBeGreaterThanOrEqual(2);
@@ -55,21 +63,41 @@ describe(`percpu promise over the matrix (${PROFILE} profile)`, () => {
 
   it("holds on kernels assembled by @pcpu/kernel: x86_64, i386, arm, sparc32, s390; embed and page first chunks (churn)", () => {
     const runs = byProfile(30, 800);
-    assertReliable(traceArb(appConfigArb(), { maxOps: byProfile(100, 250), mix: CHURN_MIX }), { numRuns: runs, seed: SEED + 2 }, app);
+    assertReliable(
+      traceArb(appConfigArb(), { maxOps: byProfile(100, 250), mix: CHURN_MIX }),
+      { numRuns: runs, seed: SEED + 2 },
+      app,
+    );
     expect(app.runs).toBe(runs);
   });
 
   it("holds on kernels assembled by @pcpu/kernel while growing", () => {
     const before = app.report.failedByFault;
-    assertReliable(traceArb(appConfigArb(), { maxOps: byProfile(100, 250), mix: GROWTH_MIX }), { numRuns: byProfile(10, 300), seed: SEED + 3 }, app);
+    assertReliable(
+      traceArb(appConfigArb(), { maxOps: byProfile(100, 250), mix: GROWTH_MIX }),
+      { numRuns: byProfile(10, 300), seed: SEED + 3 },
+      app,
+    );
     expect(app.report.failedByFault).toBeGreaterThan(before);
   });
 
   it("holds on the page first chunk with NUMA nodes (x86_64 percpu_alloc=page, 2..4 nodes)", () => {
     const x86Page = appConfigArb().map(
-      (c): ReliabilityConfig => ({ ...c, arch: "x86_64", population: "vm", percpuAlloc: "page", cpus: Math.max(c.cpus, 4), nodes: Math.max(2, c.nodes) }) as AppKernelConfig,
+      (c): ReliabilityConfig =>
+        ({
+          ...c,
+          arch: "x86_64",
+          population: "vm",
+          percpuAlloc: "page",
+          cpus: Math.max(c.cpus, 4),
+          nodes: Math.max(2, c.nodes),
+        }) as AppKernelConfig,
     );
-    assertReliable(traceArb(x86Page, { maxOps: byProfile(80, 250), mix: GROWTH_MIX }), { numRuns: byProfile(5, 200), seed: SEED + 4 }, app);
+    assertReliable(
+      traceArb(x86Page, { maxOps: byProfile(80, 250), mix: GROWTH_MIX }),
+      { numRuns: byProfile(5, 200), seed: SEED + 4 },
+      app,
+    );
   });
 
   it("covered the matrix, not one corner of it", () => {

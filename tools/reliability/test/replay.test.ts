@@ -19,7 +19,15 @@ import {
   traceArb,
 } from "../src/index.js";
 
-const VM4: TestKernelConfig = { kind: "test", population: "vm", area: "bitmap", bits: 64, cpus: 4, nodes: 1, numaGroups: false };
+const VM4: TestKernelConfig = {
+  kind: "test",
+  population: "vm",
+  area: "bitmap",
+  bits: 64,
+  cpus: 4,
+  nodes: 1,
+  numaGroups: false,
+};
 
 const OPS: Op[] = [
   { op: "alloc", size: 0x40, align: 8, gfp: "GFP_KERNEL", ctx: "process", cpu: 0 },
@@ -53,7 +61,20 @@ describe("replay (a reliability trace, step by step)", () => {
   });
 
   it("replays the same from the trace's JSON text", () => {
-    const t = makeTrace({ kind: "kernel", arch: "s390", population: "vm", percpuAlloc: "auto", allocator: "area-map", cpus: 3, nodes: 1, stats: true }, 9, OPS);
+    const t = makeTrace(
+      {
+        kind: "kernel",
+        arch: "s390",
+        population: "vm",
+        percpuAlloc: "auto",
+        allocator: "area-map",
+        cpus: 3,
+        nodes: 1,
+        stats: true,
+      },
+      9,
+      OPS,
+    );
     const text = formatTrace(t);
     expect(parseTrace(text)).toEqual(t);
     expect(replay(parseTrace(text))).toEqual(replay(t));
@@ -63,11 +84,26 @@ describe("replay (a reliability trace, step by step)", () => {
     expect(() => parseTrace("{")).toThrow(/not a reliability trace/);
     expect(() => parseTrace('{"version":2,"config":{},"seed":1,"ops":[]}')).toThrow(/version 1/);
     expect(() => parseTrace('{"version":1,"config":{},"seed":1}')).toThrow(/version 1/);
-    expect(() => parseTrace('{"version":1,"config":{},"seed":"1","ops":[]}')).toThrow(/seed must be a number/);
+    expect(() => parseTrace('{"version":1,"config":{},"seed":"1","ops":[]}')).toThrow(
+      /seed must be a number/,
+    );
   });
 
   it("reports a boot the kernel refuses as a violation at step -1", () => {
-    const t = makeTrace({ kind: "kernel", arch: "arm", population: "vm", percpuAlloc: "page", allocator: "bitmap", cpus: 2, nodes: 1, stats: false }, 1, []);
+    const t = makeTrace(
+      {
+        kind: "kernel",
+        arch: "arm",
+        population: "vm",
+        percpuAlloc: "page",
+        allocator: "bitmap",
+        cpus: 2,
+        nodes: 1,
+        stats: false,
+      },
+      1,
+      [],
+    );
     const e = (() => {
       try {
         replay(t);
@@ -77,13 +113,18 @@ describe("replay (a reliability trace, step by step)", () => {
     })();
     expect(e).toBeInstanceOf(ReliabilityViolation);
     expect((e as ReliabilityViolation).step).toBe(-1);
-    expect((e as ReliabilityViolation).message).toMatch(/boot failed: percpuAlloc: arm does not build the page first chunk allocator/);
+    expect((e as ReliabilityViolation).message).toMatch(
+      /boot failed: percpuAlloc: arm does not build the page first chunk allocator/,
+    );
   });
 });
 
 describe("shrinking a planted bug (pcpu_free_area that loses frees of 0x100 bytes or more)", () => {
   it("finds it, shrinks it to one allocation of 0xfd bytes (rounded to 0x100) freed by the final phase, and the printed trace replays the failure", () => {
-    const f = checkReliable(traceArb(testConfigArb({ sabotage: "leak-large-frees" }), { maxOps: 60 }), { numRuns: 200, seed: 0xbad });
+    const f = checkReliable(traceArb(testConfigArb({ sabotage: "leak-large-frees" }), { maxOps: 60 }), {
+      numRuns: 200,
+      seed: 0xbad,
+    });
     expect(f).not.toBeNull();
     const t = f!.trace!;
     /* The smallest configuration and the smallest sequence that still fails. */

@@ -169,7 +169,8 @@ class Soak {
 
   free(): void {
     const i = this.rng.int(this.nLive);
-    if (!freePercpu(this.pcpu, this.ptrs[i]! as PcpuPtr)) throw new Error("soak: free_percpu refused a live pointer");
+    if (!freePercpu(this.pcpu, this.ptrs[i]! as PcpuPtr))
+      throw new Error("soak: free_percpu refused a live pointer");
     const last = --this.nLive;
     this.ptrs[i] = this.ptrs[last]!;
     this.ids[i] = this.ids[last]!;
@@ -196,7 +197,11 @@ class Soak {
       this.balanceRuns++;
     } else if (r < 0.2) {
       this.thisCpu();
-    } else if (this.nLive === 0 || (r < 0.6 && this.nLive < TARGET_LIVE * 2) || this.nLive < TARGET_LIVE / 2) {
+    } else if (
+      this.nLive === 0 ||
+      (r < 0.6 && this.nLive < TARGET_LIVE * 2) ||
+      this.nLive < TARGET_LIVE / 2
+    ) {
       this.alloc();
     } else {
       this.free();
@@ -223,7 +228,8 @@ class Soak {
     for (let i = 0; i < this.nLive; i++) {
       for (let cpu = 0; cpu < CPUS; cpu++) {
         const got = mem.read32(perCpuPtr(pcpu, this.ptrs[i]!, cpu));
-        if (got !== stamp(this.ids[i]!, cpu) >>> 0) throw new Error(`soak: allocation ${this.ids[i]} lost its stamp on cpu ${cpu}`);
+        if (got !== stamp(this.ids[i]!, cpu) >>> 0)
+          throw new Error(`soak: allocation ${this.ids[i]} lost its stamp on cpu ${cpu}`);
       }
     }
     for (let c = 0; c < COUNTERS; c++) {
@@ -234,7 +240,8 @@ class Soak {
       }
     }
     const pages = pcpu.machine.pageAlloc.nrAllocatedPages() - this.basePages;
-    if (pages !== this.chunkPages()) throw new Error(`soak: ${pages} pages allocated beyond boot, chunks hold ${this.chunkPages()}`);
+    if (pages !== this.chunkPages())
+      throw new Error(`soak: ${pages} pages allocated beyond boot, chunks hold ${this.chunkPages()}`);
     this.peakChunks = Math.max(this.peakChunks, pcpu.allChunks().length);
   }
 
@@ -281,7 +288,9 @@ export function runSoak(ctx: BenchContext): SoakResult {
         pcpuNrPages: s.pcpu.pcpuNrPages(),
       };
       windows.push(w);
-      ctx.progress(`soak: ${op} ops, ${w.opsPerSecond.toFixed(0)} ops/s, heap ${w.heapMiB.toFixed(1)} MiB, ${w.chunks} chunks`);
+      ctx.progress(
+        `soak: ${op} ops, ${w.opsPerSecond.toFixed(0)} ops/s, heap ${w.heapMiB.toFixed(1)} MiB, ${w.chunks} chunks`,
+      );
       tw = performance.now();
     }
   }
@@ -312,10 +321,14 @@ function text(r: SoakResult): string {
     (w) =>
       `  ${String(w.window).padStart(3)} ${String(w.ops).padStart(9)} ${w.seconds.toFixed(1).padStart(7)} ${w.opsPerSecond.toFixed(0).padStart(8)} ${w.heapMiB
         .toFixed(1)
-        .padStart(8)} ${w.rssMiB.toFixed(0).padStart(6)} ${String(w.live).padStart(5)} ${String(w.chunks).padStart(6)} ${String(w.pcpuNrPages).padStart(7)}`,
+        .padStart(
+          8,
+        )} ${w.rssMiB.toFixed(0).padStart(6)} ${String(w.live).padStart(5)} ${String(w.chunks).padStart(6)} ${String(w.pcpuNrPages).padStart(7)}`,
   );
   const budget =
-    r.budgetSeconds === null ? "quick run: no budget" : `budget ${r.budgetSeconds} s: ${r.withinBudget ? "within" : "EXCEEDED"}`;
+    r.budgetSeconds === null
+      ? "quick run: no budget"
+      : `budget ${r.budgetSeconds} s: ${r.withinBudget ? "within" : "EXCEEDED"}`;
   return [
     `kernel: ${r.kernel}`,
     `${r.ops} ops in ${r.seconds.toFixed(1)} s (${budget}); ${r.checks} full checks, ${r.violations} violations`,
@@ -328,7 +341,8 @@ function text(r: SoakResult): string {
 
 export const soakBenchmark: Benchmark = {
   name: "soak",
-  description: "10^7 mixed operations on a 64-CPU, 4-node kernel with a full check every 10^5; time and host memory per 10^6",
+  description:
+    "10^7 mixed operations on a 64-CPU, 4-node kernel with a full check every 10^5; time and host memory per 10^6",
   run(ctx: BenchContext): BenchReport {
     const r = runSoak(ctx);
     return { text: text(r), json: r };
