@@ -88,6 +88,26 @@ export interface ArchConfig {
   readonly percpuAlloc?: string;
   /** The `vmalloc=` boot parameter in bytes, on arches that parse it (i386, arm, s390). */
   readonly vmallocSize?: number;
+  /**
+   * Bytes of reserved region: replaces the `reserved_size` the arch's
+   * setup_per_cpu_areas() passes to pcpu_embed_first_chunk() and
+   * pcpu_page_first_chunk() (PERCPU_MODULE_RESERVE, x86's
+   * PERCPU_FIRST_CHUNK_RESERVE), as a kernel built with another constant
+   * would. A non-negative integer; default: the arch's request.
+   */
+  readonly reservedSize?: number;
+  /**
+   * Bytes of dynamic region: replaces the `dyn_size` passed to
+   * pcpu_embed_first_chunk() (the page first chunk takes none). A
+   * non-negative integer; default: the arch's request.
+   */
+  readonly dynSize?: number;
+  /**
+   * Allocation atom in bytes: replaces the `atom_size` passed to
+   * pcpu_embed_first_chunk() (PAGE_SIZE, x86_64's PMD_SIZE). A power of
+   * two of at least PAGE_SIZE; default: the arch's request.
+   */
+  readonly atomSize?: number;
   /** `CONFIG_MODULES` (default true). */
   readonly modules?: boolean;
   /** `CONFIG_RANDOM_KMALLOC_CACHES` (v6 only; default false). */
@@ -120,6 +140,10 @@ export interface ResolvedArchConfig {
   readonly sectionAddr: number;
   readonly percpuAlloc: string | undefined;
   readonly vmallocSize: number | undefined;
+  /** The first-chunk size overrides; undefined keeps the arch's request. */
+  readonly reservedSize: number | undefined;
+  readonly dynSize: number | undefined;
+  readonly atomSize: number | undefined;
   readonly modules: boolean;
   readonly randomKmallocCaches: boolean;
   readonly pse: boolean;
@@ -143,6 +167,16 @@ export interface ArchLayout {
   readonly modulesEnd?: number;
   /** Size of the internal virtual address space in bits. */
   readonly vaBits: number;
+}
+
+/** The sizes setup_per_cpu_areas() passes to the first-chunk allocator, in bytes. */
+export interface ArchFirstChunkSizes {
+  /** `reserved_size`. */
+  readonly reservedSize: number;
+  /** `dyn_size` (embed only). */
+  readonly dynSize: number;
+  /** `atom_size` (embed only). */
+  readonly atomSize: number;
 }
 
 /** A percpu variable the arch itself defines in `.data..percpu`. */

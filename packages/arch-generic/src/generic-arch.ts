@@ -13,6 +13,11 @@
  *   setupPerCpuAreas()   embed(MODULE, DYNAMIC, PAGE)  x86 (own), s390 (own)
  *   nrCpus(), hasNuma()  no arch limit                 every arch (its Kconfig)
  *
+ * The sizes a setup passes to pcpu_embed_first_chunk() /
+ * pcpu_page_first_chunk() go through firstChunkSizes(), which puts the
+ * config's reservedSize / dynSize / atomSize in place of the arch's own
+ * request: the kernel that arch would be with other constants.
+ *
  * Configuration errors (a CPU count the arch cannot build, NUMA where it
  * has none, an option it does not parse) are thrown as RangeError with the
  * reason, before any machine exists.
@@ -24,13 +29,14 @@ import {
   type PcpuEra,
   type Percpu,
   pcpuConstants,
-  setupPerCpuAreasGeneric,
+  pcpuEmbedFirstChunk,
 } from "@pcpu/percpu";
 import type {
   ArchConfig,
   ArchDescription,
   ArchEra,
   ArchFcSupport,
+  ArchFirstChunkSizes,
   ArchId,
   ArchLayout,
   ArchNrCpus,
@@ -153,6 +159,14 @@ export class GenericArch<A extends ArchPercpu = ArchPercpu> implements ArchDescr
       fail("this arch has no vmalloc= parameter");
     if (config.vmallocSize !== undefined && !(Number.isInteger(config.vmallocSize) && config.vmallocSize > 0))
       fail(`vmallocSize must be a positive integer, got ${config.vmallocSize}`);
+    for (const key of ["reservedSize", "dynSize"] as const) {
+      const v = config[key];
+      if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0))
+        fail(`${key} must be a non-negative integer, got ${v}`);
+    }
+    const atom = config.atomSize;
+    if (atom !== undefined && !(Number.isSafeInteger(atom) && atom >= ps && (atom & (atom - 1)) === 0))
+      fail(`atomSize must be a power of two of at least the page size 0x${ps.toString(16)}, got ${atom}`);
     if (!this.acceptsX86Options() && (config.pse !== undefined || config.cpumaskOffstack !== undefined))
       fail("pse and cpumaskOffstack are x86 options");
     const randomKmallocCaches = config.randomKmallocCaches ?? false;
@@ -177,6 +191,9 @@ export class GenericArch<A extends ArchPercpu = ArchPercpu> implements ArchDescr
       sectionAddr: config.sectionAddr ?? this.defaultSectionAddr(era),
       percpuAlloc: config.percpuAlloc,
       vmallocSize: config.vmallocSize,
+      reservedSize: config.reservedSize,
+      dynSize: config.dynSize,
+      atomSize: config.atomSize,
       modules: config.modules ?? true,
       randomKmallocCaches,
       pse: config.pse ?? true,
@@ -225,6 +242,8 @@ export class GenericArch<A extends ArchPercpu = ArchPercpu> implements ArchDescr
       directMapSize: l.directMapSize,
       vmallocStart: l.vmallocStart,
       vmallocEnd: l.vmallocEnd,
+      /* VMALLOC_TOTAL as the arch defines it (x86_64: 2^45 - 1, VMALLOC_END being inclusive). */
+      vmallocTotal: l.vmallocTotal,
       nrCpus: cfg.cpus,
       cpuToNode: cfg.cpuToNode,
       seed: cfg.seed,
@@ -290,17 +309,50 @@ export class GenericArch<A extends ArchPercpu = ArchPercpu> implements ArchDescr
   }
 
   /**
+   * The sizes setup_per_cpu_areas() passes to the first-chunk allocator:
+   * `request` (the arch's own) with each of the config's reservedSize,
+   * dynSize and atomSize that is set in place of its value.
+   * @param request what the arch's setup asks for
+   * @returns the sizes to pass
+   */
+  firstChunkSizes(
+    config: ArchConfig | ResolvedArchConfig,
+    request: ArchFirstChunkSizes,
+  ): ArchFirstChunkSizes {
+    const cfg = this.resolve(config);
+    return {
+      reservedSize: cfg.reservedSize ?? request.reservedSize,
+      dynSize: cfg.dynSize ?? request.dynSize,
+      atomSize: cfg.atomSize ?? request.atomSize,
+    };
+  }
+
+  /**
    * `setup_per_cpu_areas()` then `smp_prepare_boot_cpu()`; installs the
-   * hooks in the core.
+   * hooks in the core. The generic setup embeds with
+   * (PERCPU_MODULE_RESERVE, PERCPU_DYNAMIC_RESERVE, PAGE_SIZE), no distance
+   * function and no node lookup, and panics when that fails.
    * @kernel mm/percpu.c setup_per_cpu_areas
    * @context boot; throws the kernel's panic text when the first chunk cannot be built.
    */
   setupPerCpuAreas(pcpu: Percpu, arch: A, config: ArchConfig | ResolvedArchConfig): ArchSetupResult {
     const cfg = this.resolve(config);
     const m = pcpu.machine;
+    const k = pcpu.constants;
     const from = m.log.lines().length;
     const chosen = percpuAllocSetup(m, cfg.pcpuEra, cfg.percpuAlloc, this.needFc);
-    setupPerCpuAreasGeneric(pcpu, arch, cfg.numa);
+    const s = this.firstChunkSizes(cfg, {
+      reservedSize: k.PERCPU_MODULE_RESERVE,
+      dynSize: k.PERCPU_DYNAMIC_RESERVE,
+      atomSize: k.PAGE_SIZE,
+    });
+    const rc = pcpuEmbedFirstChunk(pcpu, s.reservedSize, s.dynSize, s.atomSize, null, null, {
+      pageFirstChunkAvailable: false,
+      numa: cfg.numa,
+    });
+    if (rc < 0) throw new Error("Kernel panic - not syncing: Failed to initialize percpu areas.");
+    arch.fillOffsets();
+    pcpu.arch = arch;
     arch.smpPrepareBootCpu();
     return { fc: "embed", chosen, fellBack: false, lines: logLinesSince(m, from) };
   }

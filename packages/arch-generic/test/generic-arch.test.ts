@@ -48,6 +48,37 @@ describe("setupPerCpuAreas (setup_per_cpu_areas, mm/percpu.c generic)", () => {
     });
   }
 
+  it("passes the config's reservedSize / dynSize / atomSize in place of its own request", () => {
+    /*
+     * size_sum = PFN_ALIGN(0x10000 + 0x4000 + 0x8000) = 0x1c000 (28 pages);
+     * atom 4 KiB: unit 0x1c000. Atom 64 KiB: alloc_size = roundup(0x1c000,
+     * 0x10000) = 0x20000, upa 1: 128 KiB units of two 64 KiB atoms
+     * (the dump prints alloc_size / atom_size * atom_size).
+     */
+    const sizes = { reservedSize: 0x4000, dynSize: 0x8000 };
+    expect(lines(bootArch(generic, { cpus: 2, ...sizes }, { population: vm() }).setup.lines)).toEqual([
+      "percpu: Embedded 28 pages/cpu s65536 r16384 d32768 u114688",
+      "pcpu-alloc: s65536 r16384 d32768 u114688 alloc=28*4096",
+      "pcpu-alloc: [0] 0 [0] 1 ",
+    ]);
+    const big = bootArch(generic, { cpus: 2, ...sizes, atomSize: 0x10000 }, { population: vm() });
+    expect(lines(big.setup.lines)).toEqual([
+      "percpu: Embedded 28 pages/cpu s65536 r16384 d32768 u131072",
+      "pcpu-alloc: s65536 r16384 d32768 u131072 alloc=2*65536",
+      "pcpu-alloc: [0] 0 [0] 1 ",
+    ]);
+    expect(big.pcpu.reservedChunk).not.toBeNull();
+    /* A reserved size of 0: no reserved chunk; only the dyn size given: reserved stays 8K. */
+    const none = bootArch(generic, { cpus: 1, reservedSize: 0 }, { population: vm() });
+    expect(lines(none.setup.lines)[0]).toBe("percpu: Embedded 23 pages/cpu s65536 r0 d28672 u94208");
+    expect(none.pcpu.reservedChunk).toBeNull();
+    const dyn = bootArch(generic, { cpus: 1, dynSize: 0x6000 }, { population: vm() });
+    expect(lines(dyn.setup.lines)[0]).toBe("percpu: Embedded 24 pages/cpu s65536 r8192 d24576 u98304");
+    expect(
+      generic.firstChunkSizes({ cpus: 1, atomSize: 0x2000 }, { reservedSize: 1, dynSize: 2, atomSize: 3 }),
+    ).toEqual({ reservedSize: 1, dynSize: 2, atomSize: 0x2000 });
+  });
+
   it("boots its maximum, 512 CPUs: 4 allocations per dump line", () => {
     const k = bootArch(generic, { cpus: 512, staticSize: 0x3000 }, { population: vm() });
     /* size_sum = PFN_ALIGN(0x3000 + 0x2000 + 0x7000) = 0xc000; width = 4 + 1 + 3 = 8, apl 4 => 128 lines. */
@@ -197,6 +228,22 @@ describe("resolve (configuration checks)", () => {
       "CONFIG_RANDOM_KMALLOC_CACHES only exists in v6",
     ],
     ["a zero static size", { cpus: 1, staticSize: 0 }, "generic: staticSize must be a positive integer"],
+    [
+      "a negative reserved size",
+      { cpus: 1, reservedSize: -4 },
+      "generic: reservedSize must be a non-negative integer, got -4",
+    ],
+    ["a fractional dyn size", { cpus: 1, dynSize: 16.5 }, "generic: dynSize must be a non-negative integer"],
+    [
+      "an atom size below a page",
+      { cpus: 1, atomSize: 0x800 },
+      "generic: atomSize must be a power of two of at least the page size 0x1000, got 2048",
+    ],
+    [
+      "an atom size that is no power of two",
+      { cpus: 1, atomSize: 0x3000 },
+      "generic: atomSize must be a power of two of at least the page size 0x1000, got 12288",
+    ],
   ];
   for (const [what, cfg, msg] of bad) {
     it(`rejects ${what}`, () => {

@@ -160,8 +160,9 @@ export class S390Arch extends GenericArch<S390PercpuArch> {
   }
 
   /**
-   * s390's setup_per_cpu_areas(): embed(MODULE, DYNAMIC, PAGE_SIZE) with
-   * the two callbacks above, panic on failure, fill the offsets; then
+   * s390's setup_per_cpu_areas(): embed(MODULE, DYNAMIC, PAGE_SIZE), or
+   * the config's size overrides, with the two callbacks above, panic on
+   * failure, fill the offsets; then
    * smp_prepare_boot_cpu() stores the boot CPU's in its lowcore. 2009
    * kernels used the generic setup_per_cpu_areas().
    * @kernel arch/s390/mm/init.c setup_per_cpu_areas
@@ -178,11 +179,16 @@ export class S390Arch extends GenericArch<S390PercpuArch> {
     const k = pcpu.constants;
     const from = m.log.lines().length;
     const chosen = percpuAllocSetup(m, cfg.pcpuEra, cfg.percpuAlloc, this.needFc);
+    const s = this.firstChunkSizes(cfg, {
+      reservedSize: k.PERCPU_MODULE_RESERVE,
+      dynSize: k.PERCPU_DYNAMIC_RESERVE,
+      atomSize: k.PAGE_SIZE,
+    });
     const rc = pcpuEmbedFirstChunk(
       pcpu,
-      k.PERCPU_MODULE_RESERVE,
-      k.PERCPU_DYNAMIC_RESERVE,
-      k.PAGE_SIZE,
+      s.reservedSize,
+      s.dynSize,
+      s.atomSize,
       (a, b) => this.pcpuCpuDistance(a, b),
       (cpu) => this.pcpuCpuToNode(cpu),
       { pageFirstChunkAvailable: false, numa: cfg.numa },

@@ -51,12 +51,37 @@ describe("setupPerCpuAreas (s390 setup_per_cpu_areas)", () => {
             "pcpu-alloc: s131072 r8192 d28672 u167936 alloc=41*4096",
             dump,
           ]);
-          /* With NUMA the group is allocated on node 0 (pcpu_cpu_to_node), reported at debug level. */
-          expect(k.setup.lines.some((l) => l.startsWith("percpu: per cpu data for cpu0 "))).toBe(numa);
+          /*
+           * With NUMA the group is allocated on node 0 (pcpu_cpu_to_node);
+           * pcpu_fc_alloc's "per cpu data for cpu%d" line is pr_debug,
+           * compiled out, so neither boot prints it.
+           */
+          expect(k.setup.lines.some((l) => l.startsWith("percpu: per cpu data for cpu0 "))).toBe(false);
+          expect(k.config.numa).toBe(numa);
         }
       }
     });
   }
+
+  it("passes the config's reservedSize / dynSize / atomSize in place of its own request", () => {
+    /* size_sum = PFN_ALIGN(0x20000 + 0x4000 + 0x7000) = 0x2b000 (43 pages) */
+    const k = bootArch(s390, { cpus: 2, reservedSize: 0x4000 }, { population: vm() });
+    expect(lines(k.setup.lines)).toEqual([
+      "percpu: Embedded 43 pages/cpu s131072 r16384 d28672 u176128",
+      "pcpu-alloc: s131072 r16384 d28672 u176128 alloc=43*4096",
+      "pcpu-alloc: [0] 0 [0] 1 ",
+    ]);
+    /* dyn 0x8000 and a 1 MiB atom (_SEGMENT_SIZE): 0x2a000 units, upa floor(0x100000 / 0x2a000) = 6 -> 4 splits, 2 CPUs => upa 2 */
+    const seg = bootArch(s390, { cpus: 2, dynSize: 0x8000, atomSize: 0x10_0000 }, { population: vm() });
+    expect(lines(seg.setup.lines)).toEqual([
+      "percpu: Embedded 42 pages/cpu s131072 r8192 d32768 u524288",
+      "pcpu-alloc: s131072 r8192 d32768 u524288 alloc=1*1048576",
+      "pcpu-alloc: [0] 0 1 ",
+    ]);
+    /* 2009: the generic setup takes them too. */
+    const old = bootArch(s390, { cpus: 1, era: "v2.6.32", reservedSize: 0x4000 }, { population: vm() });
+    expect(old.pcpu.ai!.reservedSize).toBe(0x4000);
+  });
 
   it("boots its maximum, 512 CPUs", () => {
     const k = bootArch(s390, { cpus: 512, nrCpusConfig: 512 }, { population: vm() });

@@ -8,7 +8,8 @@
  *   - embed: reserved PERCPU_FIRST_CHUNK_RESERVE (MODULE_RESERVE on x86_64,
  *     0 on i386), dyn MODULE + DYNAMIC - that, atom PMD_SIZE (x86_64) or
  *     PAGE_SIZE (i386; 2.6.32: PMD_SIZE when the CPU has PSE), NUMA
- *     distance and node-local memory
+ *     distance and node-local memory; the config's reservedSize / dynSize /
+ *     atomSize replace these (reservedSize also for the page first chunk)
  *   - a failed embed (e.g. groups too far apart for the vmalloc space)
  *     falls back to the page first chunk
  *   - then each CPU's this_cpu_off / cpu_number / segment, and the boot
@@ -127,18 +128,24 @@ export abstract class X86Arch<A extends X86PercpuArch> extends GenericArch<A> {
     /* Embedding gives sparse units on NUMA and 32-bit vmalloc is small. */
     if (chosen === "auto" && this.autoNumaForcesPage(cfg) && this.pcpuNeedNuma(cfg)) chosen = "page";
 
-    const reserved = this.firstChunkReserve(pcpu);
+    const fcReserve = this.firstChunkReserve(pcpu);
+    /* The config's size overrides replace these (a kernel built with other constants). */
+    const sizes = this.firstChunkSizes(cfg, {
+      reservedSize: fcReserve,
+      dynSize: k.PERCPU_MODULE_RESERVE + k.PERCPU_DYNAMIC_RESERVE - fcReserve,
+      atomSize: this.atomSize(cfg),
+    });
+    const reserved = sizes.reservedSize;
     const cpuToNode = this.pcpuCpuToNode(cfg);
     let rc = -22;
     let fellBack = false;
     let fc: "embed" | "page" = "embed";
     if (chosen !== "page") {
-      const dynSize = k.PERCPU_MODULE_RESERVE + k.PERCPU_DYNAMIC_RESERVE - reserved;
       rc = pcpuEmbedFirstChunk(
         pcpu,
         reserved,
-        dynSize,
-        this.atomSize(cfg),
+        sizes.dynSize,
+        sizes.atomSize,
         this.pcpuCpuDistance(cfg),
         cpuToNode,
         {

@@ -49,6 +49,25 @@ describe("setupPerCpuAreas (x86 setup_per_cpu_areas, i386)", () => {
     expect(pcpuChunkAddrSearch(k.pcpu, k.arch.pcpuPtrToAddr(ptr))).toBe(k.pcpu.firstChunk);
   });
 
+  it("gets a reserved chunk when the config's reservedSize replaces PERCPU_FIRST_CHUNK_RESERVE", () => {
+    /* size_sum = PFN_ALIGN(0x14000 + 0x2000 + 0x7000) = 0x1d000 (29 pages) */
+    const k = bootArch(i386, { cpus: 2, reservedSize: 0x2000 }, { population: vm() });
+    expect(lines(k.setup.lines).slice(1)).toEqual([
+      "percpu: Embedded 29 pages/cpu s81920 r8192 d28672 u118784",
+      "pcpu-alloc: s81920 r8192 d28672 u118784 alloc=29*4096",
+      "pcpu-alloc: [0] 0 [0] 1 ",
+    ]);
+    const ptr = allocReservedPercpu(k.pcpu, 0x100, 8)!;
+    expect(pcpuChunkAddrSearch(k.pcpu, k.arch.pcpuPtrToAddr(ptr))).toBe(k.pcpu.reservedChunk);
+    /* auto on NUMA goes to page, which takes the reserved size too: PFN_ALIGN(0x14000 + 0x2000 + 0x5000) */
+    const numa = bootArch(
+      i386,
+      { cpus: 2, era: "v6.14", nodes: [[0], [1]], reservedSize: 0x2000 },
+      { population: vm() },
+    );
+    expect(lines(numa.setup.lines)[1]).toBe("percpu: 27 4K pages/cpu s81920 r8192 d20480");
+  });
+
   it("boots 64 CPUs with BIGSMP before 6.15, and refuses more than 8 in v6", () => {
     const k = bootArch(i386, { cpus: 64, era: "v6.14" }, { population: vm() });
     const l = lines(k.setup.lines);

@@ -162,8 +162,8 @@ describe("setupPerCpuAreas (x86 setup_per_cpu_areas, x86_64)", () => {
     );
     expect(lines(k.setup.lines)).toEqual([
       "setup_percpu: NR_CPUS:64 nr_cpumask_bits:64 nr_cpu_ids:4 nr_node_ids:2",
-      /* VMALLOC_TOTAL is 2^45 - 1 in the kernel (VMALLOC_END is inclusive); the machine's vmalloc space is 2^45. */
-      `percpu: max_distance=0x190000200000 too large for vmalloc space 0x${k.machine.vmalloc.total.toString(16)}`,
+      /* VMALLOC_TOTAL is 2^45 - 1 (VMALLOC_END is inclusive), as the kernel prints it. */
+      "percpu: max_distance=0x190000200000 too large for vmalloc space 0x1fffffffffff",
       "setup_percpu: auto allocator failed (-22), falling back to page size",
       "percpu: 43 4K pages/cpu s147456 r8192 d20480",
       "pcpu-alloc: s147456 r8192 d20480 u176128 alloc=43*4096",
@@ -191,6 +191,75 @@ describe("setupPerCpuAreas (x86 setup_per_cpu_areas, x86_64)", () => {
     );
     expect(near.setup.fc).toBe("embed");
     expect(lines(near.setup.lines)[1]).toBe("percpu: Embedded 45 pages/cpu s147456 r8192 d28672 u1048576");
+  });
+
+  it("checks max_distance against 3/4 of the inclusive VMALLOC_TOTAL: 0x17ffffffffff", () => {
+    /*
+     * Node 1 starts at 24 TiB - 2 MiB and ends 2 MiB-aligned, so its group's
+     * 2 MiB block sits at 24 TiB + 1 GiB - 4 MiB, node 0's at 1 GiB - 2 MiB:
+     *   max_distance = (24 TiB - 2 MiB) + 2 * 1 MiB = 0x180000000000
+     * One more than (2^45 - 1) * 3 / 4 = 0x17ffffffffff: embed fails where a
+     * 2^45 total (limit 0x180000000000) would have let it through. 2 MiB
+     * nearer, it embeds.
+     */
+    const at = (start1: number) =>
+      bootArch(
+        x86_64,
+        {
+          cpus: 4,
+          nodes: [
+            [0, 1],
+            [2, 3],
+          ],
+          nodeStarts: [0, start1],
+          memPerNode: GiB,
+        },
+        { population: vm() },
+      );
+    const MiB = 2 ** 20;
+    const edge = at(24 * TiB - 2 * MiB);
+    expect(edge.machine.vmalloc.total).toBe(0x1fff_ffff_ffff);
+    expect(lines(edge.setup.lines).slice(1, 3)).toEqual([
+      "percpu: max_distance=0x180000000000 too large for vmalloc space 0x1fffffffffff",
+      "setup_percpu: auto allocator failed (-22), falling back to page size",
+    ]);
+    expect(edge.setup.fc).toBe("page");
+    const inside = at(24 * TiB - 4 * MiB);
+    expect(inside.setup.fc).toBe("embed");
+    expect(lines(inside.setup.lines)[1]).toBe("percpu: Embedded 45 pages/cpu s147456 r8192 d28672 u1048576");
+  });
+
+  it("passes the config's reservedSize / dynSize / atomSize in place of its own (embed and page)", () => {
+    /*
+     * reserved 0x1000, dyn 0x6000: size_sum = 0x24000 + 0x1000 + 0x6000 =
+     * 0x2b000 (43 pages); 2 MiB atom, max_upa 8, 4 CPUs => upa 4, u524288.
+     */
+    const sizes = { cpus: 4, reservedSize: 0x1000, dynSize: 0x6000 };
+    const k = bootArch(x86_64, sizes, { population: vm() });
+    expect(lines(k.setup.lines)).toEqual([
+      "setup_percpu: NR_CPUS:64 nr_cpumask_bits:64 nr_cpu_ids:4 nr_node_ids:1",
+      "percpu: Embedded 43 pages/cpu s147456 r4096 d24576 u524288",
+      "pcpu-alloc: s147456 r4096 d24576 u524288 alloc=1*2097152",
+      "pcpu-alloc: [0] 0 1 2 3 ",
+    ]);
+    expect(k.arch.perCpuOffset(1) - k.arch.perCpuOffset(0)).toBe(0x80000);
+    /* A 4 KiB atom instead of PMD_SIZE: one 43-page unit per CPU. */
+    expect(lines(bootArch(x86_64, { ...sizes, atomSize: 0x1000 }, { population: vm() }).setup.lines)).toEqual(
+      [
+        "setup_percpu: NR_CPUS:64 nr_cpumask_bits:64 nr_cpu_ids:4 nr_node_ids:1",
+        "percpu: Embedded 43 pages/cpu s147456 r4096 d24576 u176128",
+        "pcpu-alloc: s147456 r4096 d24576 u176128 alloc=43*4096",
+        "pcpu-alloc: [0] 0 [0] 1 [0] 2 [0] 3 ",
+      ],
+    );
+    /* dyn below PERCPU_DYNAMIC_EARLY_SIZE is raised to it (0x5000). */
+    expect(lines(bootArch(x86_64, { cpus: 1, dynSize: 0x1000 }, { population: vm() }).setup.lines)[1]).toBe(
+      "percpu: Embedded 43 pages/cpu s147456 r8192 d20480 u2097152",
+    );
+    /* The page first chunk takes the reserved size only: dyn 0 -> 0x5000, 0x2a000. */
+    const page = bootArch(x86_64, { ...sizes, percpuAlloc: "page" }, { population: vm() });
+    expect(lines(page.setup.lines)[1]).toBe("percpu: 42 4K pages/cpu s147456 r4096 d20480");
+    expect(page.pcpu.reservedChunk).not.toBeNull();
   });
 
   it("honours percpu_alloc=page and percpu_alloc=embed", () => {
