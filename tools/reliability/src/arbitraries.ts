@@ -45,12 +45,8 @@ export function testConfigArb(
     })
     .map((r): TestKernelConfig => {
       const nodes = Math.min(r.nodes, r.cpus);
-      /*
-       * percpu-km: a single unit group; with the kernel's counts only one
-       * unit (the checker does not follow the multi-unit over-count, see
-       * the README), otherwise fixPopulatedOvercount.
-       */
-      const population = r.population === "km" && r.cpus > 1 ? "km-fixed" : r.population;
+      /* percpu-km (kernel counts or fixPopulatedOvercount): one unit group, no NUMA grouping. */
+      const population = r.population;
       const numaGroups = population === "vm" && nodes > 1 && r.numaGroups;
       return {
         kind: "test",
@@ -87,14 +83,13 @@ export function appConfigArb(): fc.Arbitrary<AppKernelConfig> {
     })
     .map((r): AppKernelConfig => {
       const x86 = r.arch === "x86_64" || r.arch === "i386";
-      let cpus = Math.min(r.cpus, NR_CPUS_LIMIT[r.arch]);
+      const cpus = Math.min(r.cpus, NR_CPUS_LIMIT[r.arch]);
       let nodes = r.arch === "x86_64" ? Math.min(r.nodes, cpus) : 1;
       let percpuAlloc = x86 ? r.percpuAlloc : r.percpuAlloc === "page" ? "embed" : r.percpuAlloc;
       if (r.population === "km") {
-        /* One unit: @pcpu/kernel's km keeps the kernel's counts (see the README's known gap). */
-        cpus = 1;
-        nodes = 1;
+        /* percpu-km: no page first chunk, one unit group (x86_64 groups by node). */
         if (percpuAlloc === "page") percpuAlloc = "embed";
+        nodes = 1;
       }
       return {
         kind: "kernel",
