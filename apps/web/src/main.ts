@@ -8,6 +8,7 @@ import { WORKLOAD_NAMES, WORKLOADS, type WorkloadName } from "@pcpu/kernel";
 import { Pane } from "./pane.js";
 import { FrameMonitor } from "./perf.js";
 import { Player } from "./player.js";
+import { workloadFrames } from "./run-frames.js";
 import type { Action } from "./session.js";
 import { Tooltip } from "./tooltip.js";
 import "./style.css";
@@ -23,13 +24,6 @@ const PRESETS: Readonly<Record<string, readonly [Record<string, string>, Record<
   "x86_64 vs i386": [{ arch: "x86_64" }, { arch: "i386" }],
   "embed vs page": [{ percpuAlloc: "embed" }, { percpuAlloc: "page" }],
 };
-
-/** Progress ticks of a workload run (apps/kernel workloadParams: every max(1, ops/200) ops, and the last). */
-export function workloadFrames(ops: number): number {
-  const every = Math.max(1, Math.floor(ops / 200));
-  const ticks = Math.floor(ops / every) + (ops % every === 0 ? 0 : 1);
-  return 1 + ticks + 1;
-}
 
 function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,

@@ -74,8 +74,9 @@ export class Player {
     this.slider.value = "0";
     this.slider.dataset.control = "position";
     this.slider.addEventListener("input", () => {
+      const to = Number(this.slider.value);
       this.pause();
-      this.seek(Number(this.slider.value));
+      this.seek(to);
     });
     this.label = doc.createElement("span");
     this.label.className = "player-label";

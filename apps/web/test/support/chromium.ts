@@ -35,7 +35,7 @@ export function ensureChromium(log: (s: string) => void = console.log): void {
     `e2e: ${CHROMIUM} is missing; installing Debian's chromium (apt-get update && apt-get install -y chromium)`,
   );
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  for (const args of [["update"], ["install", "-y", "--no-install-recommends", "chromium"]]) {
+  for (const args of [["update"], ["install", "-y", "chromium"]]) {
     const r = spawnSync("apt-get", args, { stdio: "inherit", env });
     if (r.status !== 0)
       throw new Error(
