@@ -143,8 +143,6 @@ export interface KernelArchDefinition {
   readonly name: ArchName;
   /** The package that implements it (`@pcpu/arch-x86`). */
   readonly packageName: string;
-  /** Whether the arch package itself does the work, or the app's stand-in (until the package exports it). */
-  readonly source: "package" | "stand-in";
   readonly bits: 32 | 64;
   readonly pageShift: number;
   /** CONFIG_NR_CPUS default and maximum of the arch's Kconfig. */

@@ -118,6 +118,37 @@ describe("bootKernel configurations", () => {
     /* 0x8000 + 0x4000 + 0x8000 = 0x14000: 20 pages */
     expect(k.dmesg()).toContain("percpu: Embedded 20 pages/cpu s32768 r16384 d32768 u81920");
   });
+  it("passes size overrides to the x86 package's own setup_per_cpu_areas", () => {
+    /* size_sum = 0x24000 + 0x1000 + 0x6000 = 0x2b000; 2 MiB atom, two groups of 4 => upa 4 */
+    const k = bootKernel({ reservedSize: "4K", dynSize: "24K", trace: false });
+    expect(k.dmesg()).toEqual(
+      expect.arrayContaining([
+        "setup_percpu: NR_CPUS:64 nr_cpumask_bits:64 nr_cpu_ids:8 nr_node_ids:2",
+        "percpu: Embedded 43 pages/cpu s147456 r4096 d24576 u524288",
+        "pcpu-alloc: s147456 r4096 d24576 u524288 alloc=1*2097152",
+        "pcpu-alloc: [0] 0 1 2 3 [1] 4 5 6 7 ",
+      ]),
+    );
+    /* A page-sized atom instead of PMD_SIZE: one 43-page allocation per CPU. */
+    const small = bootKernel({ reservedSize: "4K", dynSize: "24K", atomSize: "4K", trace: false });
+    expect(small.dmesg()).toContain("pcpu-alloc: s147456 r4096 d24576 u176128 alloc=43*4096");
+    /* percpu_alloc=page takes the reserved size only. */
+    const page = bootKernel({ reservedSize: "4K", percpuAlloc: "page", trace: false });
+    expect(page.dmesg()).toContain("percpu: 42 4K pages/cpu s147456 r4096 d20480");
+  });
+  it("falls back to page past 3/4 of x86_64's inclusive VMALLOC_TOTAL (0x17ffffffffff)", () => {
+    /*
+     * Two nodes of 24 TiB - 2 MiB: the groups' 2 MiB blocks sit at the top
+     * of each node, 24 TiB - 2 MiB apart, plus 4 units of 512 KiB:
+     * max_distance = 0x180000000000, one past (2^45 - 1) * 3 / 4.
+     */
+    const k = bootKernel({ memPerNode: `${24 * 1024 * 1024 - 2}M`, trace: false });
+    const log = k.dmesg();
+    expect(log).toContain("percpu: max_distance=0x180000000000 too large for vmalloc space 0x1fffffffffff");
+    expect(log).toContain("setup_percpu: auto allocator failed (-22), falling back to page size");
+    expect(log).toContain("percpu: 43 4K pages/cpu s147456 r8192 d20480");
+    expect(k.machine.vmalloc.total).toBe(0x1fff_ffff_ffff);
+  });
   it("builds the page first chunk with percpu_alloc=page on x86", () => {
     const k = bootKernel({ arch: "i386", percpuAlloc: "page", trace: false });
     expect(k.dmesg().some((l) => /^percpu: \d+ 4K pages\/cpu s\d+ r0 d\d+$/.test(l))).toBe(true);
