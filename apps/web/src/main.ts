@@ -119,9 +119,10 @@ class App {
 
   private addPane(name: string): Pane {
     const p = new Pane(document, name, this.tooltip);
-    p.onFrames = () => {
-      this.player.update();
-      if (this.player.pos === 0 && p.available() === 1) p.show(0);
+    p.onFrames = () => this.player.update();
+    p.onBoot = () => {
+      this.player.load(this.panes, false);
+      p.show(0);
     };
     this.panes.push(p);
     this.paneBox.append(p.el);

@@ -63,6 +63,8 @@ export class Pane implements PlayerTrack {
   private readonly meminfoPre: HTMLPreElement;
   private readonly traceBtn: HTMLButtonElement;
   info: KernelInfo | null = null;
+  /** The config the worker booted last (JSON), to boot again when the form changed. */
+  private booted = "";
   frames: Frame[] = [];
   private done = true;
   private shown = -1;
@@ -72,6 +74,8 @@ export class Pane implements PlayerTrack {
   private generation = 0;
   /** Called when the pane has new frames (the player extends its range). */
   onFrames: (() => void) | null = null;
+  /** Called after a boot: the pane holds only the boot frame. */
+  onBoot: (() => void) | null = null;
 
   constructor(
     doc: Document,
@@ -190,8 +194,8 @@ export class Pane implements PlayerTrack {
     return this.state === "booting" || this.state === "running";
   }
 
-  /** Boots the form's config; frame 0 becomes the only frame. */
-  async boot(): Promise<boolean> {
+  /** Boots the form's config; frame 0 becomes the only frame. `forRun`: a run follows (the player keeps playing). */
+  async boot(forRun = false): Promise<boolean> {
     const s = this.form.state;
     if (!s.ok) {
       this.setState("error", s.line);
@@ -205,6 +209,7 @@ export class Pane implements PlayerTrack {
       const r = await this.client.boot(s.config);
       if (gen !== this.generation) return false;
       this.info = r.info;
+      this.booted = JSON.stringify(s.config);
       this.dmesg.textContent = r.info.dmesg.join("\n");
       this.frames = [r.frame];
       this.done = true;
@@ -217,6 +222,7 @@ export class Pane implements PlayerTrack {
         "booted",
         `booted: ${r.info.config.arch}, ${r.info.config.cpus} CPUs, ${r.info.nrUnits} units, ${r.info.config.allocator}, ${r.info.config.population}`,
       );
+      if (!forRun) this.onBoot?.();
       this.onFrames?.();
       return true;
     } catch (e) {
@@ -250,7 +256,12 @@ export class Pane implements PlayerTrack {
    * @param expected frames the run is expected to have (sizes the plots' x axis)
    */
   async run(action: Action, expected: number): Promise<boolean> {
-    if (this.info === null && !(await this.boot())) return false;
+    /* a run uses the config in the form: boot it first when it is not the one booted */
+    if (
+      (this.info === null || this.booted !== JSON.stringify(this.form.config())) &&
+      !(await this.boot(true))
+    )
+      return false;
     const gen = ++this.generation;
     if (this.busy) this.client.reset();
     this.frames = [];
@@ -301,6 +312,10 @@ export class Pane implements PlayerTrack {
 
   finished(): boolean {
     return this.done;
+  }
+
+  failed(): boolean {
+    return this.state === "error";
   }
 
   show(index: number): void {

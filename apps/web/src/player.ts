@@ -13,6 +13,8 @@ export interface PlayerTrack {
   finished(): boolean;
   /** Shows frame `index` (clamped to what the track has). */
   show(index: number): void;
+  /** Whether the track's run failed (it then holds back no other track). */
+  failed(): boolean;
 }
 
 export type PlayerState = "idle" | "playing" | "paused" | "ended";
@@ -105,12 +107,13 @@ export class Player {
 
   /** Frames every track has. */
   private available(): number {
-    if (this.tracks.length === 0) return 0;
-    return Math.min(...this.tracks.map((t) => t.available()));
+    const live = this.tracks.filter((t) => !t.failed());
+    if (live.length === 0) return 0;
+    return Math.min(...live.map((t) => t.available()));
   }
 
   private allFinished(): boolean {
-    return this.tracks.length > 0 && this.tracks.every((t) => t.finished());
+    return this.tracks.length > 0 && this.tracks.every((t) => t.finished() || t.failed());
   }
 
   /** Drives `tracks` from frame 0; plays when `autoplay`. */

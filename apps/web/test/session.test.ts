@@ -66,6 +66,47 @@ describe("Session.run (a workload as frames)", () => {
     expect(r.summary).toMatch(/\nfailed here only\s+0\n/);
   });
 
+  it("replays a capture in a real 6.x machine's format: other events and lost events skipped, hashed pointers matched", () => {
+    const header = "# tracer: nop\n#\n# entries-in-buffer/entries-written: 5/23   #P:4\n#\n";
+    const line = (task: string, cpu: number, ts: string, body: string) =>
+      `${task.padStart(16)} [00${cpu}] .....  ${ts}: ${body}\n`;
+    const alloc = (off: number, ptr: string, size: number) =>
+      `percpu_alloc_percpu: call_site=bpf_map_alloc_percpu+0x4a/0xf0 [bpf] reserved=0 is_atomic=0 size=${size} align=8 ` +
+      `base_addr=00000000a1b2c3d4 off=${off} ptr=${ptr} bytes_alloc=${size * 4} gfp_flags=GFP_KERNEL`;
+    const text =
+      header +
+      line("bash-1234", 3, "1234.567890", alloc(2048, "000000005e6f7081", 8)) +
+      line(
+        "bash-1234",
+        3,
+        "1234.567901",
+        "kmalloc: call_site=x+0x3a/0x90 ptr=00000000deadbeef bytes_req=64 bytes_alloc=64 gfp_flags=GFP_KERNEL node=-1 accounted=false",
+      ) +
+      "CPU:2 [LOST 17 EVENTS]\n" +
+      line("bash-1234", 1, "1234.600000", alloc(4096, "000000001234abcd", 16)) +
+      line(
+        "kworker/2:1-77",
+        2,
+        "1235.100000",
+        "percpu_free_percpu: base_addr=00000000a1b2c3d4 off=2048 ptr=000000005e6f7081",
+      ) +
+      line(
+        "kworker/2:1-77",
+        2,
+        "1235.100001",
+        "percpu_free_percpu: base_addr=00000000a1b2c3d4 off=8192 ptr=00000000ffff0000",
+      );
+    const s = new Session({});
+    const frames: Frame[] = [];
+    const r = s.run({ kind: "replay", fileName: "capture.txt", text }, (f) => frames.push(f));
+    /* 4 percpu events, each a progress tick, then done */
+    expect(r.frames).toBe(6);
+    expect(frames.map((f) => f.metrics.live)).toEqual([1, 2, 1, 1, 1]);
+    expect(r.summary).toMatch(/\nlost events\s+17\n/);
+    expect(r.summary).toMatch(/\nunmatched frees\s+1\n/);
+    expect(r.summary).toMatch(/\nallocs \(trace \/ here\)\s+2 \/ 2\n/);
+  });
+
   it("refuses a trace that does not parse with the parser's message", () => {
     const s = new Session({});
     let err: unknown;
