@@ -1,6 +1,6 @@
 /*
  * The two population strategies the tests boot with (mm/percpu-vm.c and
- * mm/percpu-km.c), resolved through the vitest alias / tsconfig paths.
+ * mm/percpu-km.c), test-only devDependencies of this package.
  */
 import type { PopulationFactory } from "@pcpu/percpu";
 import { createPercpuKm } from "@pcpu/percpu-km";
