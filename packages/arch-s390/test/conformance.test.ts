@@ -1,14 +1,6 @@
 /*
  * The core's conformance suite on s390, with both population strategies
  * (one node: numa_setup() puts everything on node 0).
- *
- * percpu-vm leaves out the 4-CPU layout until the suite stops asserting
- * "at most two chunks" right after one balance work run (@pcpu/percpu
- * testing/conformance.ts, churn test): the kernel's pcpu_balance_workfn()
- * can end with a reintegrated unpopulated chunk at the head of the free
- * slot and a populated empty one behind it, which pcpu_balance_free(true)
- * keeps until the next run. That layout passes with the suite queueing the
- * work once more before that check.
  */
 import { bootArch } from "@pcpu/arch-generic";
 import type { PcpuChunkView } from "@pcpu/percpu";
@@ -18,16 +10,18 @@ import { S390Arch } from "../src/index.js";
 import { vm } from "./helpers/backends.js";
 
 const s390 = new S390Arch();
+const layouts = [
+  { cpus: 1, nodes: 1 },
+  { cpus: 4, nodes: 1 },
+  { cpus: 8, nodes: 1 },
+];
 
 describePercpuConformance({
   name: "s390, percpu-vm",
   boot: ({ cpus, seed }) =>
     bootArch(s390, { cpus, seed }, { population: vm(), options: { debugChecks: true } }),
   chunkPages: (pcpu, chunk) => chunk.nrPopulated * pcpu.nrPossibleCpus,
-  layouts: [
-    { cpus: 1, nodes: 1 },
-    { cpus: 8, nodes: 1 },
-  ],
+  layouts,
 });
 describePercpuConformance({
   name: "s390, percpu-km",
@@ -38,10 +32,6 @@ describePercpuConformance({
       { population: createPercpuKm({ fixPopulatedOvercount: true }), options: { debugChecks: true } },
     ),
   chunkPages: (_: unknown, chunk: PcpuChunkView) => 2 ** (chunk.data as PcpuKmBlock).order,
-  layouts: [
-    { cpus: 1, nodes: 1 },
-    { cpus: 4, nodes: 1 },
-    { cpus: 8, nodes: 1 },
-  ],
+  layouts,
   faultSites: ["page_alloc", "kmalloc"],
 });

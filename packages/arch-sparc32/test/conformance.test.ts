@@ -1,20 +1,11 @@
 /*
  * The core's conformance suite on sparc32, with both population strategies
  * (one node: NUMA depends on SPARC64).
- *
- * percpu-vm is skipped until the suite stops asserting "at most two
- * chunks" right after one balance work run (@pcpu/percpu testing/
- * conformance.ts, churn test): the kernel's pcpu_balance_workfn() can end
- * with a reintegrated unpopulated chunk at the head of the free slot and a
- * populated empty one behind it, which pcpu_balance_free(true) keeps until
- * the next run. sparc32 trips it; with the suite queueing the
- * work once more before that check, the vm run passes here too.
  */
 import { bootArch } from "@pcpu/arch-generic";
 import type { PcpuChunkView } from "@pcpu/percpu";
 import { describePercpuConformance } from "@pcpu/percpu/testing";
 import { createPercpuKm, type PcpuKmBlock } from "@pcpu/percpu-km";
-import { describe } from "vitest";
 import { Sparc32Arch } from "../src/index.js";
 import { vm } from "./helpers/backends.js";
 
@@ -25,14 +16,12 @@ const layouts = [
   { cpus: 8, nodes: 1 },
 ];
 
-describe.skip("suite keeps at most two chunks after one balance run (see header)", () => {
-  describePercpuConformance({
-    name: "sparc32, percpu-vm",
-    boot: ({ cpus, seed }) =>
-      bootArch(sparc32, { cpus, seed }, { population: vm(), options: { debugChecks: true } }),
-    chunkPages: (pcpu, chunk) => chunk.nrPopulated * pcpu.nrPossibleCpus,
-    layouts,
-  });
+describePercpuConformance({
+  name: "sparc32, percpu-vm",
+  boot: ({ cpus, seed }) =>
+    bootArch(sparc32, { cpus, seed }, { population: vm(), options: { debugChecks: true } }),
+  chunkPages: (pcpu, chunk) => chunk.nrPopulated * pcpu.nrPossibleCpus,
+  layouts,
 });
 describePercpuConformance({
   name: "sparc32, percpu-km",

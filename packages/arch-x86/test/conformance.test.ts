@@ -1,29 +1,21 @@
 /*
- * The core's conformance suite on x86_64, with both population strategies.
- * percpu-km needs a single group, so its layouts have one node (and it runs
- * with the populated over-count fixed, as percpu-km's own conformance run
- * does for several units).
+ * The core's conformance suite on x86_64 and i386, with both population
+ * strategies. percpu-km needs a single group, so its layouts have one node
+ * (and it runs with the populated over-count fixed, as percpu-km's own
+ * conformance run does for several units).
  *
- * Layouts start at 8 CPUs: below that x86_64's 2 MiB atom gives units of
- * 512 KiB .. 2 MiB, and the suite's churn test (600 allocations of at most
- * 32 KiB) then never creates the three chunks it asserts. With 8 CPUs on
- * one node and percpu-vm the churn ends, as the kernel can, with an
- * unpopulated free chunk at the head of the free slot and a populated one
- * behind it, which pcpu_balance_free(true) keeps; the suite asserts at most
- * two chunks, so that layout is left out until the suite allows it.
- *
- * i386 is not run through the suite yet: it has no reserved chunk
- * (PERCPU_FIRST_CHUNK_RESERVE is 0), which the suite's reserved test
- * requires, and its churn ends with a populated spare chunk behind an
- * unpopulated one in the free slot, which pcpu_balance_free(true) keeps, as
- * the kernel does; the suite expects at most two chunks. i386.test.ts
- * covers its reserved path.
+ * x86_64 units are 256 KiB .. 2 MiB (2 MiB atoms); the suite grows to three
+ * chunks before its churn whatever the unit size. i386 has no reserved
+ * chunk (PERCPU_FIRST_CHUNK_RESERVE is 0: the suite checks that reserved
+ * requests come from the dynamic area); its v6.14 NUMA layout boots the
+ * page first chunk (auto on NUMA is page on 32-bit), which percpu-km cannot
+ * serve.
  */
 import { bootArch } from "@pcpu/arch-generic";
 import type { PcpuChunkView } from "@pcpu/percpu";
 import { describePercpuConformance } from "@pcpu/percpu/testing";
 import { createPercpuKm, type PcpuKmBlock } from "@pcpu/percpu-km";
-import { X86_64Arch } from "../src/index.js";
+import { I386Arch, X86_64Arch } from "../src/index.js";
 import { vm } from "./helpers/backends.js";
 
 function nodesOf(cpus: number, nodes: number): number[][] {
@@ -37,10 +29,7 @@ function nodesOf(cpus: number, nodes: number): number[][] {
 const vmPages = (pcpu: { nrPossibleCpus: number }, chunk: PcpuChunkView) =>
   chunk.nrPopulated * pcpu.nrPossibleCpus;
 const kmPages = (_: unknown, chunk: PcpuChunkView) => 2 ** (chunk.data as PcpuKmBlock).order;
-const oneNode = [
-  { cpus: 8, nodes: 1 },
-  { cpus: 16, nodes: 1 },
-];
+const km = () => createPercpuKm({ fixPopulatedOvercount: true });
 
 const x86_64 = new X86_64Arch();
 describePercpuConformance({
@@ -53,6 +42,10 @@ describePercpuConformance({
     ),
   chunkPages: vmPages,
   layouts: [
+    { cpus: 1, nodes: 1 },
+    { cpus: 4, nodes: 1 },
+    { cpus: 8, nodes: 1 },
+    { cpus: 8, nodes: 2 },
     { cpus: 16, nodes: 1 },
     { cpus: 16, nodes: 2 },
   ],
@@ -63,9 +56,45 @@ describePercpuConformance({
     bootArch(
       x86_64,
       { cpus, seed, memPerNode: 2 ** 30 },
-      { population: createPercpuKm({ fixPopulatedOvercount: true }), options: { debugChecks: true } },
+      { population: km(), options: { debugChecks: true } },
     ),
   chunkPages: kmPages,
-  layouts: oneNode,
+  layouts: [
+    { cpus: 1, nodes: 1 },
+    { cpus: 4, nodes: 1 },
+    { cpus: 8, nodes: 1 },
+    { cpus: 16, nodes: 1 },
+  ],
+  faultSites: ["page_alloc", "kmalloc"],
+});
+
+const i386 = new I386Arch();
+describePercpuConformance({
+  name: "i386, percpu-vm",
+  /* Two nodes only exist before 6.15 (v6.14: NUMA with PAE); auto then builds the page first chunk. */
+  boot: ({ cpus, nodes, seed }) =>
+    bootArch(
+      i386,
+      { cpus, nodes: nodesOf(cpus, nodes), seed, ...(nodes > 1 ? { era: "v6.14" } : {}) },
+      { population: vm(), options: { debugChecks: true } },
+    ),
+  chunkPages: vmPages,
+  layouts: [
+    { cpus: 1, nodes: 1 },
+    { cpus: 4, nodes: 1 },
+    { cpus: 8, nodes: 1 },
+    { cpus: 8, nodes: 2 },
+  ],
+});
+describePercpuConformance({
+  name: "i386, percpu-km",
+  boot: ({ cpus, seed }) =>
+    bootArch(i386, { cpus, seed }, { population: km(), options: { debugChecks: true } }),
+  chunkPages: kmPages,
+  layouts: [
+    { cpus: 1, nodes: 1 },
+    { cpus: 4, nodes: 1 },
+    { cpus: 8, nodes: 1 },
+  ],
   faultSites: ["page_alloc", "kmalloc"],
 });
