@@ -157,7 +157,6 @@ export class Pane implements PlayerTrack {
     this.bitmap = new BitmapView(doc, tooltip);
     this.bitmap.onPick = (a) => void this.showBytes(a);
     this.bytesPanel = el(doc, "div", "bytes");
-    this.bytesPanel.textContent = "click an allocation to see its bytes on every CPU";
     bm.body.append(bmBar, this.bitmap.el, this.bytesPanel);
 
     const pl = section(doc, "plots");
@@ -172,6 +171,7 @@ export class Pane implements PlayerTrack {
     this.el.append(head, cfg.det, log.det, sum.det, map.det, bm.det, pl.det, st.det);
     this.client = new KernelClient();
     this.client.onFrame = (f) => this.addFrame(f);
+    this.clearBytes();
     let width = -1;
     new ResizeObserver((entries) => {
       const w = Math.round(entries[0]!.contentRect.width);
@@ -214,6 +214,7 @@ export class Pane implements PlayerTrack {
       this.frames = [r.frame];
       this.done = true;
       this.summary.textContent = "no run yet";
+      this.clearBytes();
       this.traceBtn.disabled = true;
       this.plots.clear();
       this.plots.add(r.frame);
@@ -232,6 +233,11 @@ export class Pane implements PlayerTrack {
     } finally {
       if (gen === this.generation) this.bootBtn.disabled = !this.form.state.ok;
     }
+  }
+
+  private clearBytes(): void {
+    this.bytesPanel.textContent = "click an allocation to see its bytes on every CPU";
+    this.bytesPanel.dataset.state = "";
   }
 
   private fail(e: unknown): void {
@@ -270,6 +276,7 @@ export class Pane implements PlayerTrack {
     this.plots.clear();
     this.plots.setExpected(expected);
     this.summary.textContent = "running…";
+    this.clearBytes();
     this.traceBtn.disabled = true;
     this.setState(
       "running",
@@ -375,7 +382,9 @@ export class Pane implements PlayerTrack {
     this.bytesPanel.textContent = "reading…";
     this.bytesPanel.dataset.state = "loading";
     try {
+      const gen = this.generation;
       const cpus = await this.client.bytes(frame, a.ptr, a.size);
+      if (gen !== this.generation) return;
       const title = el(
         doc,
         "div",
