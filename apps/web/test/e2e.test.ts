@@ -269,6 +269,11 @@ describe("the page in headless chromium (apps/web, e2e)", () => {
     const x = Number(L.left) + (bit % Number(L.rowBits)) + 0.5;
     const y = (block - Number(L.firstPage)) * Number(L.blockH) + row * Number(L.bitH) + Number(L.bitH) / 2;
     await page.$eval(`${pane("A")} .bitmap-scroll`, (e, top) => (e.scrollTop = top), Math.max(0, y - 40));
+    /* hover names the allocation, its size and its percpu pointer */
+    await page.hover(`${pane("A")} .bitmap-overlay`, { position: { x, y } });
+    const tip = (await page.textContent(".tooltip"))!;
+    expect(tip).toContain(`allocation [0x${off.toString(16)}, 0x${(off + size).toString(16)})`);
+    expect(tip).toContain(`percpu pointer ${formatAddr(s.info, ptrAdd(s.info, c.ptrBase, off))}`);
     await page.click(`${pane("A")} .bitmap-overlay`, { position: { x, y } });
     await page.waitForSelector(`${pane("A")} .bytes[data-state="ready"]`, { timeout: 60_000 });
     const d = await data(`${pane("A")} .bytes`);
