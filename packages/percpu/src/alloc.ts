@@ -16,8 +16,8 @@ import {
   __GFP_NOWARN,
   GFP_KERNEL,
   gfpflagsAllowBlocking,
-  LOGLEVEL_WARNING,
   LOGLEVEL_INFO,
+  LOGLEVEL_WARNING,
 } from "@pcpu/mm";
 import {
   PCPU_EMPTY_POP_PAGES_LOW,
@@ -86,7 +86,11 @@ export function pcpuAlloc(
   size = (size + PCPU_MIN_ALLOC_SIZE - 1) & ~(PCPU_MIN_ALLOC_SIZE - 1);
 
   if (size === 0 || size > k.PCPU_MIN_UNIT_SIZE || align > k.PAGE_SIZE || !isPowerOf2(align)) {
-    if (doWarn) log.warn(`${PCPU_WARN_SITE} pcpu_alloc_noprof`, `illegal size (${size}) or align (${align}) for percpu allocation`);
+    if (doWarn)
+      log.warn(
+        `${PCPU_WARN_SITE} pcpu_alloc_noprof`,
+        `illegal size (${size}) or align (${align}) for percpu allocation`,
+      );
     return null;
   }
 
@@ -97,6 +101,7 @@ export function pcpuAlloc(
   let off = -1;
   let err = "";
 
+  // biome-ignore lint/suspicious/noConfusingLabels: the block mirrors the kernel's `goto area_found`
   found: {
     /* Serve reserved allocations from the reserved chunk if available. */
     if (reserved && pcpu.reservedChunk !== null) {
@@ -121,7 +126,8 @@ export function pcpuAlloc(
           next = c.next;
           off = pcpu.area.findFit(c, size, align, isAtomic);
           if (off < 0) {
-            if (slot < PCPU_SLOT_FAIL_THRESHOLD && pcpu.area.name === "bitmap") __pcpuChunkMove(pcpu, c, 0, true);
+            if (slot < PCPU_SLOT_FAIL_THRESHOLD && pcpu.area.name === "bitmap")
+              __pcpuChunkMove(pcpu, c, 0, true);
             continue;
           }
           if (pcpu.area.prepareChunk !== undefined && !pcpu.area.prepareChunk(c, isAtomic)) {
@@ -231,12 +237,22 @@ function pcpuAllocFail(
   const log = pcpu.machine.log;
   if (locked) pcpu.lock.unlock();
   if (pcpu.trace !== null) {
-    pcpu.trace.emit({ event: "percpu_alloc_percpu_fail", cpu: pcpu.machine.ctx.cpu, reserved, isAtomic, size, align });
+    pcpu.trace.emit({
+      event: "percpu_alloc_percpu_fail",
+      cpu: pcpu.machine.ctx.cpu,
+      reserved,
+      isAtomic,
+      size,
+      align,
+    });
   }
   /* Before 6.x only sleeping failures warned. */
   const warnAtomic = pcpu.era === "v6" || !isAtomic;
   if (doWarn && warnAtomic && pcpu.warnLimit > 0) {
-    log.printk(LOGLEVEL_WARNING, `percpu: allocation failed, size=${size} align=${align} atomic=${isAtomic ? 1 : 0}, ${err}`);
+    log.printk(
+      LOGLEVEL_WARNING,
+      `percpu: allocation failed, size=${size} align=${align} atomic=${isAtomic ? 1 : 0}, ${err}`,
+    );
     if (!isAtomic) dumpStack(pcpu);
     if (--pcpu.warnLimit === 0) log.printk(LOGLEVEL_INFO, "percpu: limit reached, disable warning");
   }

@@ -335,7 +335,13 @@ export type PcpuTraceEvent =
       readonly bytesAlloc: number;
       readonly gfpFlags: number;
     }
-  | { readonly event: "percpu_free_percpu"; readonly cpu: number; readonly baseAddr: number; readonly off: number; readonly ptr: number }
+  | {
+      readonly event: "percpu_free_percpu";
+      readonly cpu: number;
+      readonly baseAddr: number;
+      readonly off: number;
+      readonly ptr: number;
+    }
   | {
       readonly event: "percpu_alloc_percpu_fail";
       readonly cpu: number;

@@ -20,7 +20,13 @@ import type { PcpuChunk } from "./chunk.js";
 import { pcpuPageIsPopulated } from "./chunk.js";
 import type { Percpu } from "./percpu.js";
 import { PCPU_WARN_SITE } from "./percpu.js";
-import { __pcpuChunkMove, pcpuChunkRelocate, pcpuChunkUnlink, pcpuReintegrateChunk, pcpuSizeToSlot } from "./slots.js";
+import {
+  __pcpuChunkMove,
+  pcpuChunkRelocate,
+  pcpuChunkUnlink,
+  pcpuReintegrateChunk,
+  pcpuSizeToSlot,
+} from "./slots.js";
 
 /** Whether the era has partial depopulation (sidelined / to_depopulate slots, reclaim). */
 export function eraHasReclaim(pcpu: Percpu): boolean {
@@ -136,7 +142,10 @@ export function pcpuBalancePopulated(pcpu: Percpu): void {
       nrToPop = PCPU_EMPTY_POP_PAGES_HIGH;
       pcpu.atomicAllocFailed = false;
     } else {
-      nrToPop = Math.min(Math.max(PCPU_EMPTY_POP_PAGES_HIGH - pcpu.nrEmptyPopPages, 0), PCPU_EMPTY_POP_PAGES_HIGH);
+      nrToPop = Math.min(
+        Math.max(PCPU_EMPTY_POP_PAGES_HIGH - pcpu.nrEmptyPopPages, 0),
+        PCPU_EMPTY_POP_PAGES_HIGH,
+      );
     }
 
     for (let slot = pcpuSizeToSlot(pcpu, pcpu.constants.PAGE_SIZE); slot <= pcpu.freeSlot; slot++) {

@@ -35,7 +35,14 @@ export class PcpuChunk implements PcpuChunkView {
   prev: PcpuChunk | null;
   next: PcpuChunk | null;
 
-  constructor(id: number, nrPages: number, startOffset: number, endOffset: number, immutable: boolean, pageSize: number) {
+  constructor(
+    id: number,
+    nrPages: number,
+    startOffset: number,
+    endOffset: number,
+    immutable: boolean,
+    pageSize: number,
+  ) {
     this.id = id;
     this.baseAddr = 0;
     this.nrPages = nrPages;

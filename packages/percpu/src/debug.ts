@@ -101,7 +101,10 @@ export class PcpuDebug {
       for (const [s, size] of m) if (off >= s && off + width <= s + size) return;
     }
     const p = pcpu.archHooks().formatAddr(ptr);
-    pcpu.machine.log.warn("mm/percpu.c " + op, `percpu: ${op} through ${p}, which is not a live percpu allocation`);
+    pcpu.machine.log.warn(
+      `mm/percpu.c ${op}`,
+      `percpu: ${op} through ${p}, which is not a live percpu allocation`,
+    );
     throw new PcpuUseAfterFreeError(`${op}: ${p} is not a live percpu allocation (use after free_percpu?)`);
   }
 
@@ -122,7 +125,10 @@ export class PcpuDebug {
  * checked for all.
  * @returns the first violation as text, or null.
  */
-export function checkPercpuInvariants(pcpu: Percpu, only: ReadonlySet<PcpuChunk> | null = null): string | null {
+export function checkPercpuInvariants(
+  pcpu: Percpu,
+  only: ReadonlySet<PcpuChunk> | null = null,
+): string | null {
   const debug = pcpu.debug;
   const k = pcpu.constants;
   const chunks: PcpuChunk[] = pcpu.allChunks();
@@ -138,29 +144,34 @@ export function checkPercpuInvariants(pcpu: Percpu, only: ReadonlySet<PcpuChunk>
 
     /* 4. populated accounting (km counts its whole block, see accountedPages) */
     const weight = bitmapWeight(chunk.populated, chunk.nrPages);
-    const accounted = pcpu.backend.accountedPages !== undefined && !isRecord ? pcpu.backend.accountedPages(chunk) : weight;
+    const accounted =
+      pcpu.backend.accountedPages !== undefined && !isRecord ? pcpu.backend.accountedPages(chunk) : weight;
 
     if (deep) {
       const areaViolation = pcpu.area.checkChunk(chunk, live, accounted);
       if (areaViolation !== null) return `${tag}: ${areaViolation}`;
     }
 
-    if (chunk.nrPopulated !== accounted) return `${tag}: nr_populated ${chunk.nrPopulated} != ${accounted} populated pages`;
+    if (chunk.nrPopulated !== accounted)
+      return `${tag}: nr_populated ${chunk.nrPopulated} != ${accounted} populated pages`;
 
     /* 5. every page holding a live allocation is populated; records are immutable and full */
     for (const a of live) {
       const s = Math.floor(a.off / k.PAGE_SIZE);
       const e = Math.ceil((a.off + a.size) / k.PAGE_SIZE);
       for (let i = s; i < e; i++) {
-        if (!pcpuPageIsPopulated(chunk, i)) return `${tag}: page ${i} holds allocation @${a.off}+${a.size} but is not populated`;
+        if (!pcpuPageIsPopulated(chunk, i))
+          return `${tag}: page ${i} holds allocation @${a.off}+${a.size} but is not populated`;
       }
     }
-    if (isRecord && (!chunk.immutable || weight !== chunk.nrPages)) return `${tag}: first-chunk record not immutable and fully populated`;
+    if (isRecord && (!chunk.immutable || weight !== chunk.nrPages))
+      return `${tag}: first-chunk record not immutable and fully populated`;
     if (isRecord && chunk.isolated) return `${tag}: first-chunk record is isolated`;
 
     /* 7. empty populated pages */
     let empty = 0;
-    for (let i = 0; i < chunk.nrPages; i++) if (pcpuPageIsPopulated(chunk, i) && pcpu.area.pageIsEmpty(chunk, i)) empty++;
+    for (let i = 0; i < chunk.nrPages; i++)
+      if (pcpuPageIsPopulated(chunk, i) && pcpu.area.pageIsEmpty(chunk, i)) empty++;
     const emptyAccounted = accounted - weight + empty;
     if (chunk.nrEmptyPopPages !== emptyAccounted) {
       return `${tag}: nr_empty_pop_pages ${chunk.nrEmptyPopPages} != ${emptyAccounted} (populated pages with nothing allocated)`;
@@ -179,7 +190,8 @@ export function checkPercpuInvariants(pcpu: Percpu, only: ReadonlySet<PcpuChunk>
     } else {
       const want = pcpu.area.chunkSlot(chunk);
       const demoted = chunk.slot === 0 && want < 3;
-      if (chunk.slot !== want && !demoted) return `${tag}: on slot ${chunk.slot}, pcpu_chunk_slot says ${want}`;
+      if (chunk.slot !== want && !demoted)
+        return `${tag}: on slot ${chunk.slot}, pcpu_chunk_slot says ${want}`;
     }
   }
 

@@ -17,8 +17,8 @@
  */
 
 import { EINVAL, ENOMEM, LOGLEVEL_INFO, LOGLEVEL_WARNING } from "@pcpu/mm";
-import type { PcpuAllocInfo, PcpuCpuDistanceFn, PcpuCpuToNodeFn } from "./api.js";
 import { pcpuBuildAllocInfo } from "./alloc-info.js";
+import type { PcpuAllocInfo, PcpuCpuDistanceFn, PcpuCpuToNodeFn } from "./api.js";
 import {
   pcpuEmbedLine,
   pcpuEraPrintsBase,
@@ -126,6 +126,7 @@ export function pcpuEmbedFirstChunk(
   let highestGroup = 0;
   let rc = 0;
 
+  // biome-ignore lint/suspicious/noConfusingLabels: the block mirrors the kernel's `goto out_free_areas` unwinding
   out: {
     /* allocate, copy and determine base address & max_distance */
     for (let group = 0; group < ai.nrGroups; group++) {
@@ -148,7 +149,8 @@ export function pcpuEmbedFirstChunk(
     if (pcpu.era === "v2.6.32" || pcpu.era === "v2.6.30") {
       /* 2.6.3x: the highest group's offset plus one unit (under-estimates). */
       maxDistance = 0;
-      for (let group = 0; group < ai.nrGroups; group++) maxDistance = Math.max(maxDistance, areas[group]! - base);
+      for (let group = 0; group < ai.nrGroups; group++)
+        maxDistance = Math.max(maxDistance, areas[group]! - base);
       maxDistance += ai.unitSize;
     } else {
       maxDistance = areas[highestGroup]! - base + ai.unitSize * ai.groups[highestGroup]!.nrUnits;
@@ -258,7 +260,10 @@ export function pcpuPageFirstChunk(
   for (let unit = 0; unit < nrCpus; unit++) {
     const unitAddr = vm.addr + unit * ai.unitSize;
     for (let i = 0; i < unitPages; i++) {
-      const rc = m.pgtable.mapPage(unitAddr + i * pageSize, Math.floor(pages[unit * unitPages + i]! / pageSize));
+      const rc = m.pgtable.mapPage(
+        unitAddr + i * pageSize,
+        Math.floor(pages[unit * unitPages + i]! / pageSize),
+      );
       if (rc < 0) throw new Error(`percpu: failed to map percpu area, err=${rc}`);
     }
     m.pgtable.flushCacheVmap(unitAddr, unitAddr + ai.unitSize);

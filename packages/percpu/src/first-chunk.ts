@@ -18,16 +18,16 @@
  */
 
 import { LOGLEVEL_DEBUG, LOGLEVEL_EMERG, LOGLEVEL_INFO } from "@pcpu/mm";
-import { PCPU_MIN_ALLOC_SIZE, type PcpuAllocInfo } from "./api.js";
 import { pcpuDumpAllocInfo } from "./alloc-info.js";
-import { PcpuBug } from "./bug.js";
+import { PCPU_MIN_ALLOC_SIZE, type PcpuAllocInfo } from "./api.js";
+import { eraHasReclaim } from "./balance.js";
 import { bitmapSet } from "./bitmap.js";
-import type { PcpuChunk } from "./chunk.js";
 import { pcpuCpuPossibleMaskLine, pcpuFailedToInitializeLine } from "./boot-lines.js";
+import { PcpuBug } from "./bug.js";
+import type { PcpuChunk } from "./chunk.js";
 import { bitmapFromBits } from "./cpumask.js";
 import type { Percpu } from "./percpu.js";
 import { __pcpuSizeToSlot, pcpuChunkRelocate } from "./slots.js";
-import { eraHasReclaim } from "./balance.js";
 
 /**
  * `pcpu_alloc_first_chunk(tmp_addr, map_size)`: a chunk record serving
@@ -64,9 +64,13 @@ function setupBug(pcpu: Percpu, ai: PcpuAllocInfo, cond: string): never {
   const log = pcpu.machine.log;
   const n = pcpu.nrPossibleCpus;
   log.printk(LOGLEVEL_EMERG, pcpuFailedToInitializeLine(pcpu.era, cond));
-  const possible = bitmapFromBits(Array.from({ length: n }, (_, i) => i), n);
+  const possible = bitmapFromBits(
+    Array.from({ length: n }, (_, i) => i),
+    n,
+  );
   log.printk(LOGLEVEL_EMERG, pcpuCpuPossibleMaskLine(pcpu.era, possible, n));
-  for (const line of pcpuDumpAllocInfo(ai, pcpu.nrPossibleCpus, pcpu.constants.NR_CPUS)) log.printk(LOGLEVEL_EMERG, line);
+  for (const line of pcpuDumpAllocInfo(ai, pcpu.nrPossibleCpus, pcpu.constants.NR_CPUS))
+    log.printk(LOGLEVEL_EMERG, line);
   throw new PcpuBug(`percpu: failed to initialize, ${cond}`);
 }
 

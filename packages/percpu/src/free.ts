@@ -12,9 +12,9 @@
  * leaving every allocation as it was (spec section 13, item 7).
  */
 
-import type { PcpuPtr } from "./api.js";
-import { pcpuChunkAddrSearch, pcpuAddrInChunk } from "./addr.js";
+import { pcpuAddrInChunk, pcpuChunkAddrSearch } from "./addr.js";
 import { pcpuFreeArea } from "./alloc.js";
+import type { PcpuPtr } from "./api.js";
 import { eraHasReclaim } from "./balance.js";
 import type { PcpuChunk } from "./chunk.js";
 import type { Percpu } from "./percpu.js";
@@ -79,7 +79,13 @@ export function freePercpu(pcpu: Percpu, ptr: PcpuPtr | null): boolean {
   }
 
   if (pcpu.trace !== null) {
-    pcpu.trace.emit({ event: "percpu_free_percpu", cpu: pcpu.machine.ctx.cpu, baseAddr: chunk.baseAddr, off, ptr });
+    pcpu.trace.emit({
+      event: "percpu_free_percpu",
+      cpu: pcpu.machine.ctx.cpu,
+      baseAddr: chunk.baseAddr,
+      off,
+      ptr,
+    });
   }
   pcpu.lock.unlock();
 

@@ -1,40 +1,45 @@
 // @pcpu/percpu: public exports only.
-export * from "./api.js";
-export * from "./percpu.js";
-export * from "./chunk.js";
-export * from "./percpu-api.js";
-export * from "./this-cpu.js";
-export * from "./embed.js";
-export * from "./first-chunk.js";
+
 export {
-  perCpuPtr,
-  thisCpuPtr,
-  perCpuPtrToPhys,
-  isKernelPercpuAddress,
   __isKernelPercpuAddress,
-  pcpuChunkAddrSearch,
+  isKernelPercpuAddress,
   pcpuAddrInChunk,
+  pcpuChunkAddrSearch,
+  perCpuPtr,
+  perCpuPtrToPhys,
+  thisCpuPtr,
 } from "./addr.js";
-export { pcpuBalanceWorkfn, eraHasReclaim } from "./balance.js";
-export { __pcpuSizeToSlot, pcpuSizeToSlot } from "./slots.js";
-export { checkPercpuInvariants, PcpuInvariantError, PcpuUseAfterFreeError } from "./debug.js";
 export { dumpStack, type PcpuAllocOpts } from "./alloc.js";
-export * from "./setup-generic.js";
-export * from "./constants.js";
 export * from "./alloc-info.js";
-export * from "./boot-lines.js";
-export * from "./cpumask.js";
-export * from "./bug.js";
-export { createBitmapAllocator } from "./bitmap-allocator.js";
-export { createAreaMapAllocator, PcpuAreaMapAllocator, type AreaMapAllocatorOptions } from "./area-map-allocator.js";
+export * from "./api.js";
 export { PcpuAreaMap, PERCPU_DYNAMIC_EARLY_SLOTS, pcpuAreaMapOf } from "./area-map.js";
-export { pcpuAreaMapCheck, pcpuAreaMapAudit } from "./area-map-check.js";
 export {
+  type AreaMapAllocatorOptions,
+  createAreaMapAllocator,
+  PcpuAreaMapAllocator,
+} from "./area-map-allocator.js";
+export { pcpuAreaMapAudit, pcpuAreaMapCheck } from "./area-map-check.js";
+export { eraHasReclaim, pcpuBalanceWorkfn } from "./balance.js";
+export {
+  type BitmapAllocatorOptions,
+  createBitmapAllocator,
   PcpuBitmapAllocator,
   PcpuBitmapArea,
-  type BitmapAllocatorOptions,
+  pcpuAuditBitmapChunk,
   pcpuBitmapArea,
   pcpuCheckBitmapChunk,
-  pcpuAuditBitmapChunk,
 } from "./bitmap-allocator.js";
 export { PcpuBlockMd } from "./block-md.js";
+export * from "./boot-lines.js";
+export * from "./bug.js";
+export * from "./chunk.js";
+export * from "./constants.js";
+export * from "./cpumask.js";
+export { checkPercpuInvariants, PcpuInvariantError, PcpuUseAfterFreeError } from "./debug.js";
+export * from "./embed.js";
+export * from "./first-chunk.js";
+export * from "./percpu.js";
+export * from "./percpu-api.js";
+export * from "./setup-generic.js";
+export { __pcpuSizeToSlot, pcpuSizeToSlot } from "./slots.js";
+export * from "./this-cpu.js";

@@ -6,14 +6,16 @@
  */
 
 import { GFP_KERNEL } from "@pcpu/mm";
-import type { PcpuPtr } from "./api.js";
 import { type PcpuAllocOpts, pcpuAlloc } from "./alloc.js";
+import type { PcpuPtr } from "./api.js";
 import { freePercpu as freePercpuImpl } from "./free.js";
 import type { Percpu } from "./percpu.js";
 
 function checkArgs(size: number, align: number): void {
-  if (!Number.isSafeInteger(size) || size < 0) throw new TypeError(`percpu: size must be a non-negative integer (got ${size})`);
-  if (!Number.isSafeInteger(align) || align < 0) throw new TypeError(`percpu: align must be a non-negative integer (got ${align})`);
+  if (!Number.isSafeInteger(size) || size < 0)
+    throw new TypeError(`percpu: size must be a non-negative integer (got ${size})`);
+  if (!Number.isSafeInteger(align) || align < 0)
+    throw new TypeError(`percpu: align must be a non-negative integer (got ${align})`);
 }
 
 /**
@@ -22,7 +24,13 @@ function checkArgs(size: number, align: number): void {
  * @context may sleep unless `gfp` is atomic (GFP_NOWAIT / GFP_ATOMIC).
  * @returns the percpu pointer, or null.
  */
-export function allocPercpuGfp(pcpu: Percpu, size: number, align: number, gfp: number, opts?: PcpuAllocOpts): PcpuPtr | null {
+export function allocPercpuGfp(
+  pcpu: Percpu,
+  size: number,
+  align: number,
+  gfp: number,
+  opts?: PcpuAllocOpts,
+): PcpuPtr | null {
   checkArgs(size, align);
   const ptr = pcpuAlloc(pcpu, size, align, false, gfp, opts);
   if (pcpu.debug !== null) pcpu.debug.checkOrThrow(pcpu, "__alloc_percpu_gfp");
@@ -39,7 +47,12 @@ export function allocPercpu(pcpu: Percpu, size: number, align: number, opts?: Pc
  * static percpu data); from the dynamic chunks when there is none.
  * @kernel mm/percpu.c __alloc_reserved_percpu
  */
-export function allocReservedPercpu(pcpu: Percpu, size: number, align: number, opts?: PcpuAllocOpts): PcpuPtr | null {
+export function allocReservedPercpu(
+  pcpu: Percpu,
+  size: number,
+  align: number,
+  opts?: PcpuAllocOpts,
+): PcpuPtr | null {
   checkArgs(size, align);
   const ptr = pcpuAlloc(pcpu, size, align, true, GFP_KERNEL, opts);
   if (pcpu.debug !== null) pcpu.debug.checkOrThrow(pcpu, "__alloc_reserved_percpu");

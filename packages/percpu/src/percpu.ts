@@ -168,7 +168,14 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
 
   /** A new chunk record of `nrPages` pages per unit with fresh id (no metadata yet). */
   newChunkRecord(nrPages: number, startOffset: number, endOffset: number, immutable: boolean): PcpuChunk {
-    return new PcpuChunk(this.nextChunkId++, nrPages, startOffset, endOffset, immutable, this.constants.PAGE_SIZE);
+    return new PcpuChunk(
+      this.nextChunkId++,
+      nrPages,
+      startOffset,
+      endOffset,
+      immutable,
+      this.constants.PAGE_SIZE,
+    );
   }
 
   /* ---------------- AreaAllocatorHost ---------------- */
@@ -259,11 +266,13 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
   }
 
   traceCreateChunk(baseAddr: number): void {
-    if (this.trace !== null) this.trace.emit({ event: "percpu_create_chunk", cpu: this.machine.ctx.cpu, baseAddr });
+    if (this.trace !== null)
+      this.trace.emit({ event: "percpu_create_chunk", cpu: this.machine.ctx.cpu, baseAddr });
   }
 
   traceDestroyChunk(baseAddr: number): void {
-    if (this.trace !== null) this.trace.emit({ event: "percpu_destroy_chunk", cpu: this.machine.ctx.cpu, baseAddr });
+    if (this.trace !== null)
+      this.trace.emit({ event: "percpu_destroy_chunk", cpu: this.machine.ctx.cpu, baseAddr });
   }
 
   pcpuSetPageChunk(pfn: number, chunk: PcpuChunkView): void {
@@ -289,7 +298,8 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
   /** Every chunk on a slot list, slot 0 upward, head to tail (debugging, stats, tests). */
   allChunks(): PcpuChunk[] {
     const out: PcpuChunk[] = [];
-    for (let s = 0; s < this.nrSlots; s++) for (let c = this.slotHeads[s] ?? null; c !== null; c = c.next) out.push(c);
+    for (let s = 0; s < this.nrSlots; s++)
+      for (let c = this.slotHeads[s] ?? null; c !== null; c = c.next) out.push(c);
     return out;
   }
 

@@ -11,8 +11,8 @@
  */
 
 import type { PcpuArchHooks, PcpuPtr } from "./api.js";
-import type { Percpu } from "./percpu.js";
 import { pcpuEmbedFirstChunk } from "./embed.js";
+import type { Percpu } from "./percpu.js";
 
 /**
  * asm-generic percpu hooks: `__per_cpu_offset[]` indexed by the current
@@ -85,10 +85,18 @@ export class GenericPercpuArch implements PcpuArchHooks {
  */
 export function setupPerCpuAreasGeneric(pcpu: Percpu, arch: GenericPercpuArch, numa = false): void {
   const k = pcpu.constants;
-  const rc = pcpuEmbedFirstChunk(pcpu, k.PERCPU_MODULE_RESERVE, k.PERCPU_DYNAMIC_RESERVE, k.PAGE_SIZE, null, null, {
-    pageFirstChunkAvailable: false,
-    numa,
-  });
+  const rc = pcpuEmbedFirstChunk(
+    pcpu,
+    k.PERCPU_MODULE_RESERVE,
+    k.PERCPU_DYNAMIC_RESERVE,
+    k.PAGE_SIZE,
+    null,
+    null,
+    {
+      pageFirstChunkAvailable: false,
+      numa,
+    },
+  );
   if (rc < 0) throw new Error("Kernel panic - not syncing: Failed to initialize percpu areas.");
   arch.fillOffsets();
   pcpu.arch = arch;

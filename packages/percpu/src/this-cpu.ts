@@ -12,8 +12,8 @@
  * threaded, which gives the same guarantee.
  */
 
-import type { PcpuPtr } from "./api.js";
 import { thisCpuPtr } from "./addr.js";
+import type { PcpuPtr } from "./api.js";
 import type { Percpu } from "./percpu.js";
 
 /** Operand width in bytes. */
@@ -87,7 +87,12 @@ export function thisCpuRead<W extends PcpuWidth>(pcpu: Percpu, ptr: PcpuPtr, wid
 }
 
 /** `this_cpu_write(*ptr, v)`. @kernel include/linux/percpu-defs.h this_cpu_write */
-export function thisCpuWrite<W extends PcpuWidth>(pcpu: Percpu, ptr: PcpuPtr, width: W, v: PcpuValue<W>): void {
+export function thisCpuWrite<W extends PcpuWidth>(
+  pcpu: Percpu,
+  ptr: PcpuPtr,
+  width: W,
+  v: PcpuValue<W>,
+): void {
   store(pcpu, target(pcpu, ptr, width, "this_cpu_write"), width, v);
 }
 
@@ -117,7 +122,12 @@ export function thisCpuDec(pcpu: Percpu, ptr: PcpuPtr, width: PcpuWidth): void {
 }
 
 /** `this_cpu_xchg(*ptr, v)`: store `v`, return the old value. @kernel include/linux/percpu-defs.h this_cpu_xchg */
-export function thisCpuXchg<W extends PcpuWidth>(pcpu: Percpu, ptr: PcpuPtr, width: W, v: PcpuValue<W>): PcpuValue<W> {
+export function thisCpuXchg<W extends PcpuWidth>(
+  pcpu: Percpu,
+  ptr: PcpuPtr,
+  width: W,
+  v: PcpuValue<W>,
+): PcpuValue<W> {
   const addr = target(pcpu, ptr, width, "this_cpu_xchg");
   const old = load(pcpu, addr, width);
   store(pcpu, addr, width, v);

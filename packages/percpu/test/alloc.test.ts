@@ -21,7 +21,9 @@ describe("__pcpuSizeToSlot (__pcpu_size_to_slot)", () => {
     /* static 0x24000 + reserved 0x2000 + dyn 0x7000 = 184320 (45 pages), atom 4K: one unit per allocation. */
     expect(pcpu.unitSize).toBe(184320);
     /* fls(184320) = 18 -> slot 15; sidelined 16, free 17, to_depopulate 18. */
-    expect([pcpu.sidelinedSlot, pcpu.freeSlot, pcpu.toDepopulateSlot, pcpu.nrSlots]).toEqual([16, 17, 18, 19]);
+    expect([pcpu.sidelinedSlot, pcpu.freeSlot, pcpu.toDepopulateSlot, pcpu.nrSlots]).toEqual([
+      16, 17, 18, 19,
+    ]);
     expect(pcpuSizeToSlot(pcpu, pcpu.unitSize)).toBe(pcpu.freeSlot);
     expect(pcpuSizeToSlot(pcpu, pcpu.unitSize - 4)).toBe(__pcpuSizeToSlot(pcpu.unitSize - 4));
   });
@@ -69,7 +71,9 @@ describe("pcpuAlloc (pcpu_alloc_noprof) failures", () => {
     /* The stub cannot create chunks: a request larger than the first chunk's free space fails. */
     for (let i = 0; i < 12; i++) expect(allocPercpu(pcpu, 0x8000, 4)).toBeNull();
     const log = machine.log.dmesg();
-    const warns = log.filter((l) => l === "percpu: allocation failed, size=32768 align=4 atomic=0, failed to allocate new chunk");
+    const warns = log.filter(
+      (l) => l === "percpu: allocation failed, size=32768 align=4 atomic=0, failed to allocate new chunk",
+    );
     expect(warns.length).toBe(10);
     expect(log.filter((l) => l === "percpu: limit reached, disable warning").length).toBe(1);
     expect(pcpu.warnLimit).toBe(0);
@@ -78,7 +82,9 @@ describe("pcpuAlloc (pcpu_alloc_noprof) failures", () => {
   it("an atomic failure warns, flags the balance work and schedules it", () => {
     const { pcpu, machine } = boot();
     expect(allocPercpuGfp(pcpu, 0x8000, 4, GFP_ATOMIC)).toBeNull();
-    expect(machine.log.dmesg()).toContain("percpu: allocation failed, size=32768 align=4 atomic=1, atomic alloc failed, no space left");
+    expect(machine.log.dmesg()).toContain(
+      "percpu: allocation failed, size=32768 align=4 atomic=1, atomic alloc failed, no space left",
+    );
     expect(pcpu.atomicAllocFailed).toBe(true);
     expect(machine.wq.pendingCount()).toBe(1);
   });
@@ -98,7 +104,9 @@ describe("pcpuAlloc (pcpu_alloc_noprof) failures", () => {
     const p = allocPercpuGfp(pcpu, 8, 8, GFP_ATOMIC);
     machine.ctx.exitAtomic();
     expect(p).not.toBeNull();
-    expect(machine.log.dmesg().some((l) => l.startsWith("BUG: sleeping function called from invalid context"))).toBe(true);
+    expect(
+      machine.log.dmesg().some((l) => l.startsWith("BUG: sleeping function called from invalid context")),
+    ).toBe(true);
     expect(pcpu.firstChunk.freeBytes).toBe(before - 8);
     expect(pcpu.allocMutex.isLocked()).toBe(false);
     expect(pcpu.lock.isLocked()).toBe(false);

@@ -35,7 +35,9 @@ describe("pcpuSetupFirstChunk (pcpu_setup_first_chunk)", () => {
     expect(pcpu.unitPages).toBe(128);
     expect(pcpu.nrUnits).toBe(4);
     expect(pcpu.atomSize).toBe(0x200000);
-    expect([pcpu.sidelinedSlot, pcpu.freeSlot, pcpu.toDepopulateSlot, pcpu.nrSlots]).toEqual([18, 19, 20, 21]);
+    expect([pcpu.sidelinedSlot, pcpu.freeSlot, pcpu.toDepopulateSlot, pcpu.nrSlots]).toEqual([
+      18, 19, 20, 21,
+    ]);
     expect(Array.from(pcpu.unitOffsets)).toEqual([0, 524288, 1048576, 1572864]);
     expect(Array.from(pcpu.unitMap)).toEqual([0, 1, 2, 3]);
     expect([pcpu.lowUnitCpu, pcpu.highUnitCpu]).toEqual([0, 3]);
@@ -64,7 +66,8 @@ describe("pcpuSetupFirstChunk (pcpu_setup_first_chunk)", () => {
     const { pcpu, machine } = bootExample();
     for (let cpu = 0; cpu < 4; cpu++) {
       const unit = pcpu.baseAddr + pcpu.unitOffsets[cpu]!;
-      for (const i of [0, 1, 4095, 4096, 199999]) expect(machine.mem.read8(unit + i)).toBe(staticTemplateByte(i));
+      for (const i of [0, 1, 4095, 4096, 199999])
+        expect(machine.mem.read8(unit + i)).toBe(staticTemplateByte(i));
     }
     /* 2 MiB taken, then each unit's tail [237568, 524288) given back: 4 * 237568 bytes stay reserved for percpu. */
     const tails = 4 * (524288 - 237568);
@@ -81,7 +84,8 @@ describe("pcpuSetupFirstChunk (pcpu_setup_first_chunk)", () => {
     expect(p).toBe(pcpu.section.perCpuStart + 208192);
     const rp = allocReservedPercpu(pcpu, 16, 8)!;
     expect(pcpu.archHooks().pcpuPtrToAddr(rp) - pcpu.baseAddr).toBe(200000);
-    for (let cpu = 0; cpu < 4; cpu++) expect(perCpuPtr(pcpu, p, cpu)).toBe(pcpu.baseAddr + cpu * 524288 + 208192);
+    for (let cpu = 0; cpu < 4; cpu++)
+      expect(perCpuPtr(pcpu, p, cpu)).toBe(pcpu.baseAddr + cpu * 524288 + 208192);
     expect(freePercpu(pcpu, p)).toBe(true);
     expect(freePercpu(pcpu, rp)).toBe(true);
     expect(pcpu.firstChunk.freeBytes).toBe(29376);

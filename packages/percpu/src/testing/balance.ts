@@ -11,9 +11,9 @@
 
 import { GFP_ATOMIC } from "@pcpu/mm";
 import { describe, expect, it } from "vitest";
+import { pcpuChunkAddrSearch } from "../addr.js";
 import type { PcpuPtr } from "../api.js";
 import type { PcpuChunk } from "../chunk.js";
-import { pcpuChunkAddrSearch } from "../addr.js";
 import type { Percpu } from "../percpu.js";
 import { allocPercpu, allocPercpuGfp, freePercpu } from "../percpu-api.js";
 import type { ConformanceTarget } from "./conformance.js";

@@ -8,11 +8,17 @@
  */
 
 import { Machine, type MachineConfig } from "@pcpu/mm";
-import { LOCAL_DISTANCE, REMOTE_DISTANCE, type AreaAllocatorFactory, type PcpuEra, type PopulationFactory } from "../api.js";
+import {
+  type AreaAllocatorFactory,
+  LOCAL_DISTANCE,
+  type PcpuEra,
+  type PopulationFactory,
+  REMOTE_DISTANCE,
+} from "../api.js";
 import { createBitmapAllocator } from "../bitmap-allocator.js";
 import { pcpuConstants } from "../constants.js";
 import { pcpuEmbedFirstChunk } from "../embed.js";
-import { Percpu, type PercpuInit, type PcpuOptions } from "../percpu.js";
+import { type PcpuOptions, Percpu, type PercpuInit } from "../percpu.js";
 import { GenericPercpuArch, setupPerCpuAreasGeneric } from "../setup-generic.js";
 
 export interface TestKernelOptions {
@@ -97,7 +103,12 @@ export function bootTestKernel(o: TestKernelOptions): TestKernel {
 
   /* The kernel image's .data..percpu: page aligned, in real memory, patterned. */
   const staticSize = o.staticSize ?? 0x24000;
-  const templatePhys = machine.memblock.allocTryNid(Math.ceil(staticSize / pageSize) * pageSize, pageSize, 0, "vmlinux");
+  const templatePhys = machine.memblock.allocTryNid(
+    Math.ceil(staticSize / pageSize) * pageSize,
+    pageSize,
+    0,
+    "vmlinux",
+  );
   const perCpuStart = machine.__va(templatePhys);
   const bytes = new Uint8Array(staticSize);
   for (let i = 0; i < staticSize; i++) bytes[i] = staticTemplateByte(i);

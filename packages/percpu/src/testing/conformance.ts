@@ -11,10 +11,10 @@
  * from the target; everything else is asserted identically.
  */
 
-import { GFP_ATOMIC, type FaultSite, type Machine } from "@pcpu/mm";
+import { type FaultSite, GFP_ATOMIC, type Machine } from "@pcpu/mm";
 import { describe, expect, it } from "vitest";
+import { pcpuChunkAddrSearch, perCpuPtr, perCpuPtrToPhys } from "../addr.js";
 import type { PcpuChunkView, PcpuPtr } from "../api.js";
-import { perCpuPtr, perCpuPtrToPhys, pcpuChunkAddrSearch } from "../addr.js";
 import type { Percpu } from "../percpu.js";
 import { allocPercpu, allocPercpuGfp, allocReservedPercpu, freePercpu } from "../percpu-api.js";
 import { thisCpuAdd, thisCpuRead } from "../this-cpu.js";
@@ -113,7 +113,8 @@ export function describePercpuConformance(t: ConformanceTarget): void {
         freePercpu(pcpu, ptrs[3]!);
         const again = allocPercpu(pcpu, sizes[3]!, sizes[3]!);
         expect(checkZero(pcpu, again!, sizes[3]!)).toBeNull();
-        for (const [i, ptr] of ptrs.entries()) if (i !== 3) expect(checkPattern(pcpu, ptr, sizes[i]!, i)).toBeNull();
+        for (const [i, ptr] of ptrs.entries())
+          if (i !== 3) expect(checkPattern(pcpu, ptr, sizes[i]!, i)).toBeNull();
       });
 
       it(`this_cpu operations reach each CPU's own copy (${tag})`, () => {
@@ -221,7 +222,9 @@ export function describePercpuConformance(t: ConformanceTarget): void {
           if (p === null) break;
           rest.push(p);
         }
-        expect(pcpu.machine.log.dmesg().some((l: string) => l.includes("alloc from reserved chunk failed"))).toBe(true);
+        expect(
+          pcpu.machine.log.dmesg().some((l: string) => l.includes("alloc from reserved chunk failed")),
+        ).toBe(true);
         expect(rest.length).toBeGreaterThan(0);
         for (const p of rest) freePercpu(pcpu, p);
         freePercpu(pcpu, ptr);
@@ -239,7 +242,9 @@ export function describePercpuConformance(t: ConformanceTarget): void {
         if (p === null) break;
         got.push(p);
       }
-      expect(machine.log.dmesg().some((l: string) => l.includes("atomic alloc failed, no space left"))).toBe(true);
+      expect(machine.log.dmesg().some((l: string) => l.includes("atomic alloc failed, no space left"))).toBe(
+        true,
+      );
       expect(pcpu.atomicAllocFailed).toBe(true);
       expect(machine.wq.pendingCount()).toBe(1);
       machine.wq.runPending();
@@ -266,7 +271,9 @@ export function describePercpuConformance(t: ConformanceTarget): void {
           /* Conservation: every page allocated is held by a live chunk (or was before boot). */
           expect(machine.pageAlloc.nrAllocatedPages() - base).toBe(expectedChunkPages(t, pcpu));
           if (ptr === null) {
-            expect(machine.log.dmesg().some((l: string) => l.includes("percpu: allocation failed"))).toBe(true);
+            expect(machine.log.dmesg().some((l: string) => l.includes("percpu: allocation failed"))).toBe(
+              true,
+            );
           } else {
             expect(checkZero(pcpu, ptr, 0x8000)).toBeNull();
           }
@@ -279,4 +286,3 @@ export function describePercpuConformance(t: ConformanceTarget): void {
     }
   });
 }
-

@@ -1,6 +1,7 @@
 // @pcpu/percpu/testing: the conformance suite and a minimal test kernel.
+
+export * from "./balance.js";
 export * from "./boot.js";
 export * from "./conformance.js";
 export * from "./rng.js";
 export * from "./stress.js";
-export * from "./balance.js";

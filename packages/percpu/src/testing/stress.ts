@@ -8,8 +8,8 @@
 
 import { GFP_KERNEL, GFP_NOWAIT } from "@pcpu/mm";
 import { expect, it } from "vitest";
-import type { PcpuPtr } from "../api.js";
 import { perCpuPtr } from "../addr.js";
+import type { PcpuPtr } from "../api.js";
 import type { Percpu } from "../percpu.js";
 import { allocPercpuGfp, freePercpu } from "../percpu-api.js";
 import type { ConformanceTarget } from "./conformance.js";
@@ -89,7 +89,9 @@ export function runPercpuStress(pcpu: Percpu, ops: number, seed: number): Stress
       for (let cpu = 0; cpu < cpus; cpu++) {
         const a = perCpuPtr(pcpu, ptr, cpu);
         const got = mem.copyOut(a, rounded);
-        for (let i = 0; i < rounded; i++) if (got[i] !== 0) throw new Error(`stress: op ${op}: new allocation not zero on cpu ${cpu} at +${i}`);
+        for (let i = 0; i < rounded; i++)
+          if (got[i] !== 0)
+            throw new Error(`stress: op ${op}: new allocation not zero on cpu ${cpu} at +${i}`);
         if (a % align !== 0) throw new Error(`stress: op ${op}: ${a} not aligned to ${align}`);
         mem.copyIn(a, pattern(rounded, cpu, op));
       }
@@ -120,7 +122,10 @@ export function runPercpuStress(pcpu: Percpu, ops: number, seed: number): Stress
 }
 
 /** Register the stress test for a target (default 10^5 operations on 4 CPUs). */
-export function describePercpuStress(t: ConformanceTarget, o: { ops?: number; cpus?: number; nodes?: number } = {}): void {
+export function describePercpuStress(
+  t: ConformanceTarget,
+  o: { ops?: number; cpus?: number; nodes?: number } = {},
+): void {
   const ops = o.ops ?? 100_000;
   const cpus = o.cpus ?? 4;
   const nodes = o.nodes ?? 1;
