@@ -9,6 +9,7 @@ import { memsetBenchmark } from "./benchmarks/memset.js";
 import { soakBenchmark } from "./benchmarks/soak.js";
 import { eval2017Benchmark } from "./eval-2017.js";
 import { scalingBenchmark } from "./scaling.js";
+import { vmVsKmBenchmark } from "./vm-vs-km.js";
 
 export type { BenchContext, Benchmark, BenchReport } from "./bench.js";
 
@@ -16,5 +17,6 @@ export const BENCHMARKS: readonly Benchmark[] = [
   memsetBenchmark,
   eval2017Benchmark,
   scalingBenchmark,
+  vmVsKmBenchmark,
   soakBenchmark,
 ];

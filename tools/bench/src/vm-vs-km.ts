@@ -8,14 +8,16 @@
  * the `Percpu:` line of /proc/meminfo), chunks, vm areas, flushes and the
  * host memory behind touched frames.
  *
- * The strategies are passed in, so this module does not import them: the
- * registry (or a caller) supplies percpu-vm and percpu-km. `vmVsKmReport`
- * returns the runner's `{ text, json }` report.
+ * The strategies are passed in to `vmVsKmReport` (the registered
+ * `vmVsKmBenchmark` compares percpu-vm, the baseline, with percpu-km).
  */
 
 import type { Machine } from "@pcpu/mm";
 import { allocPercpu, freePercpu, type PcpuPtr, type PopulationFactory, perCpuPtr } from "@pcpu/percpu";
 import { bootTestKernel, Rng } from "@pcpu/percpu/testing";
+import { percpuKm } from "@pcpu/percpu-km";
+import { percpuVm } from "@pcpu/percpu-vm";
+import type { Benchmark } from "./bench.js";
 
 /** How much to run: `quick` is the CI-sized configuration. */
 export interface VmVsKmOptions {
@@ -214,3 +216,15 @@ export function vmVsKmReport(
   }
   return { text: lines.join("\n"), json: { rows } };
 }
+
+/** The registered benchmark: percpu-vm (the baseline) against percpu-km with the kernel's counts. */
+export const vmVsKmBenchmark: Benchmark = {
+  name: "vm-vs-km",
+  description:
+    "the same churn on percpu-vm and percpu-km: time, pages held, Percpu: pages, page-allocator calls, flushes",
+  run: (ctx) =>
+    vmVsKmReport({ quick: ctx.quick, runs: ctx.runs, progress: ctx.progress }, [
+      { name: "percpu-vm", factory: percpuVm },
+      { name: "percpu-km", factory: percpuKm },
+    ]),
+};
