@@ -242,9 +242,11 @@ export function describePercpuConformance(t: ConformanceTarget): void {
         if (p === null) break;
         got.push(p);
       }
-      expect(machine.log.dmesg().some((l: string) => l.includes("atomic alloc failed, no space left"))).toBe(
-        true,
-      );
+      /* Atomic failures warn since 6.x; older kernels only flag them for the balance work. */
+      const warned = machine.log
+        .dmesg()
+        .some((l: string) => l.includes("atomic alloc failed, no space left"));
+      expect(warned).toBe(pcpu.era === "v6");
       expect(pcpu.atomicAllocFailed).toBe(true);
       expect(machine.wq.pendingCount()).toBe(1);
       machine.wq.runPending();
