@@ -21,8 +21,12 @@ import type { PageTable, TranslationListener } from "./pgtable.js";
 import type { PhysMemory } from "./phys-mem.js";
 import type { Printk } from "./printk.js";
 
-/** Entries of the software TLB (a power of two). */
-const TLB_SIZE = 256;
+/**
+ * Entries of the software TLB (a power of two). 1024 so that the copies of
+ * one percpu page in up to 8 units 128 pages apart (512 KiB units) land on
+ * different entries.
+ */
+const TLB_SIZE = 1024;
 const TLB_MASK = TLB_SIZE - 1;
 
 /** A load or store through an address with nothing mapped (the kernel's oops). */
@@ -40,6 +44,8 @@ export class KernelOops extends KernelBug {
 /** Virtual memory access for one machine (`mem`). */
 export class KernelMemory implements TranslationListener {
   private readonly pageSize: number;
+  /** 1 / pageSize (a power of two, so multiplying is exact). */
+  private readonly invPageSize: number;
   private readonly le: boolean;
   private readonly slabShift: number;
   private readonly slabMask: number;
@@ -59,7 +65,9 @@ export class KernelMemory implements TranslationListener {
   private readonly tlbVpn = new Float64Array(TLB_SIZE).fill(Number.NaN);
   private readonly tlbPfn = new Float64Array(TLB_SIZE);
   private readonly tlbFrame = new Int32Array(TLB_SIZE);
-  private tlbDirty = true;
+  /* An entry is valid only when its tag equals the current epoch; dropping every entry is one increment. */
+  private readonly tlbTag = new Int32Array(TLB_SIZE);
+  private tlbEpoch = 1;
   private lastPfn = 0;
   private lastPageVirt = 0;
 
@@ -70,6 +78,7 @@ export class KernelMemory implements TranslationListener {
     private readonly formatAddr: (a: number) => string,
   ) {
     this.pageSize = pt.pageSize;
+    this.invPageSize = 1 / pt.pageSize;
     this.le = phys.littleEndian;
     this.slabShift = phys.slabShift;
     this.slabMask = phys.slabPages - 1;
@@ -83,7 +92,12 @@ export class KernelMemory implements TranslationListener {
 
   /** Forgets the cached translations (called by the page table and physical memory). */
   translationsChanged(): void {
-    this.tlbDirty = true;
+    this.tlbEpoch = (this.tlbEpoch + 1) | 0;
+    if (this.tlbEpoch === 0) {
+      // wrapped after 2^32 changes: tags of the old epochs could match again
+      this.tlbTag.fill(0);
+      this.tlbEpoch = 1;
+    }
     this.rHi = 0;
     this.rLo = 1;
     this.wHi = 0;
@@ -106,16 +120,12 @@ export class KernelMemory implements TranslationListener {
    * base in `this.lastPageVirt`.
    */
   private tlbLookup(virt: VirtAddr, write: boolean): number {
-    if (this.tlbDirty) {
-      this.tlbVpn.fill(Number.NaN);
-      this.tlbDirty = false;
-    }
     const ps = this.pageSize;
-    const vpn = Math.floor(virt / ps);
+    const vpn = Math.floor(virt * this.invPageSize);
     // ToInt32 keeps the low bits of any integer below 2^53: a valid hash.
     const i = vpn & TLB_MASK;
     this.lastPageVirt = vpn * ps;
-    if (this.tlbVpn[i] === vpn) {
+    if (this.tlbVpn[i] === vpn && this.tlbTag[i] === this.tlbEpoch) {
       this.lastPfn = this.tlbPfn[i]!;
       return this.tlbFrame[i]!;
     }
@@ -124,6 +134,7 @@ export class KernelMemory implements TranslationListener {
     const pfn = Math.floor(phys / ps);
     const frame = this.phys.frameOf(pfn);
     this.tlbVpn[i] = vpn;
+    this.tlbTag[i] = this.tlbEpoch;
     this.tlbPfn[i] = pfn;
     this.tlbFrame[i] = frame;
     this.lastPfn = pfn;
@@ -285,15 +296,14 @@ export class KernelMemory implements TranslationListener {
     let done = 0;
     while (done < len) {
       const v = virt + done;
-      const phys = this.pt.translate(v);
-      if (phys < 0) this.oops(v, true);
-      const pfn = Math.floor(phys / ps);
-      const off = phys - pfn * ps;
+      // Oopses at an unmapped page; a hit costs no page-table walk.
+      const frame = this.tlbLookup(v, true);
+      const off = v - this.lastPageVirt;
       const n = Math.min(len - done, ps - off);
       if (b === 0 && n === ps) {
-        this.phys.release(pfn);
-      } else if (b !== 0 || this.phys.frameOf(pfn) >= 0) {
-        const f = this.phys.materialize(pfn);
+        this.phys.release(this.lastPfn);
+      } else if (b !== 0 || frame >= 0) {
+        const f = frame >= 0 ? frame : this.phys.materialize(this.lastPfn);
         const base = this.phys.offsetOf(f) + off;
         this.phys.slabOf(f).fill(b, base, base + n);
       }

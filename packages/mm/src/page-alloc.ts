@@ -67,6 +67,9 @@ export class PageAllocator {
   /** Allocated blocks: head pfn -> order. */
   private readonly allocated = new Map<number, number>();
   private readonly privates = new Map<number, unknown>();
+  /* The last pagePrivate lookup (pfn NaN: none); dropped on every change. */
+  private privPfn = Number.NaN;
+  private privVal: unknown = undefined;
   /** For each node, every node in fallback order (itself first, then by distance). */
   private readonly fallback: Int32Array[] = [];
 
@@ -270,6 +273,7 @@ export class PageAllocator {
 
   private clearPrivates(pfn: number, count: number): void {
     if (this.privates.size === 0) return;
+    this.privPfn = Number.NaN;
     for (let i = 0; i < count; i++) this.privates.delete(pfn + i);
   }
 
@@ -285,12 +289,17 @@ export class PageAllocator {
       this.log.prAlert(msg);
       throw new KernelBug(msg);
     }
+    this.privPfn = Number.NaN;
     this.privates.set(pfn, value);
   }
 
   /** The back pointer of `pfn` (`page_private`), or undefined if unset. @kernel include/linux/mm.h page_private */
   pagePrivate(pfn: Pfn): unknown {
-    return this.privates.get(pfn);
+    if (pfn === this.privPfn) return this.privVal;
+    const v = this.privates.get(pfn);
+    this.privPfn = pfn;
+    this.privVal = v;
+    return v;
   }
 
   /** Pages free in every node (`nr_free_pages()`). @kernel mm/show_mem.c nr_free_pages */

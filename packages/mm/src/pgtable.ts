@@ -28,6 +28,10 @@ export interface TranslationListener {
 /** Fault-injection caller tag of a page-table page allocation. */
 export const PTE_ALLOC_CALLER = "pte_alloc";
 
+/** Entries of the leaf cache (a power of two). */
+const LEAF_CACHE_SIZE = 8;
+const NO_LEAF = new Float64Array(0);
+
 /** The kernel page table (init_mm) of one machine. */
 export class PageTable {
   readonly pageSize: number;
@@ -39,6 +43,16 @@ export class PageTable {
   gen = 0;
   readonly flushes: FlushCounters = { tlbKernelRange: 0, cacheVmap: 0, cacheVunmap: 0 };
   private readonly leaves = new Map<number, Float64Array>();
+  /*
+   * A small direct-mapped cache of leaves in front of `leaves` (lookups of
+   * per-CPU copies alternate between a few leaves). Leaves are never freed,
+   * so a cached leaf never goes stale; only successful lookups are cached.
+   */
+  private readonly lcKey = new Float64Array(LEAF_CACHE_SIZE).fill(Number.NaN);
+  private readonly lcLeaf: Float64Array[] = [];
+  /** 1 / pageSize and 1 / ptrsPerPte: powers of two, so multiplying is exact. */
+  private readonly invPageSize: number;
+  private readonly invPtrsPerPte: number;
   private nMapped = 0;
   private listener: TranslationListener | null = null;
   private readonly dmStart: number;
@@ -60,6 +74,21 @@ export class PageTable {
     this.vaLimit = 2 ** vaBits;
     this.dmStart = pageOffset;
     this.dmEnd = pageOffset + directMapSize;
+    this.invPageSize = 1 / this.pageSize;
+    this.invPtrsPerPte = 1 / this.ptrsPerPte;
+    for (let i = 0; i < LEAF_CACHE_SIZE; i++) this.lcLeaf.push(NO_LEAF);
+  }
+
+  /** The leaf of key `key` through the leaf cache, or undefined if none exists. */
+  private leafOf(key: number): Float64Array | undefined {
+    const i = key & (LEAF_CACHE_SIZE - 1);
+    if (this.lcKey[i] === key) return this.lcLeaf[i]!;
+    const leaf = this.leaves.get(key);
+    if (leaf !== undefined) {
+      this.lcKey[i] = key;
+      this.lcLeaf[i] = leaf;
+    }
+    return leaf;
   }
 
   /** Registers the one listener told when a translation is removed (the memory access caches). */
@@ -202,9 +231,9 @@ export class PageTable {
    */
   lookupPfn(virt: VirtAddr): Pfn {
     if (!(virt >= 0 && virt < this.vaLimit)) return -1;
-    const vpn = Math.floor(virt / this.pageSize);
-    const key = Math.floor(vpn / this.ptrsPerPte);
-    const leaf = this.leaves.get(key);
+    const vpn = Math.floor(virt * this.invPageSize);
+    const key = Math.floor(vpn * this.invPtrsPerPte);
+    const leaf = this.leafOf(key);
     if (leaf === undefined) return -1;
     return leaf[vpn - key * this.ptrsPerPte]! - 1;
   }
@@ -220,7 +249,7 @@ export class PageTable {
     }
     const pfn = this.lookupPfn(virt);
     if (pfn < 0) return -1;
-    return pfn * this.pageSize + (virt - Math.floor(virt / this.pageSize) * this.pageSize);
+    return pfn * this.pageSize + (virt - Math.floor(virt * this.invPageSize) * this.pageSize);
   }
 
   /** Pages currently mapped by PTEs (the direct map not counted). */

@@ -83,6 +83,8 @@ export class PcpuBitmapArea implements PcpuBlockMaps {
   readonly boundMap: Uint32Array;
   /** `md_blocks`: one record per block. */
   readonly mdBlocks: PcpuBlockMd[];
+  /** `md_blocks[i].left_free` for every block, the storage behind `mdBlocks[i].leftFree`. */
+  readonly leftFreeOf: Float64Array;
   /** `chunk_md`: the chunk-level hints, chunk-relative bit positions. */
   readonly chunkMd: PcpuBlockMd;
   /** `pcpu_chunk_map_bits(chunk)`. */
@@ -106,7 +108,8 @@ export class PcpuBitmapArea implements PcpuBlockMaps {
     this.chunkMd = new PcpuBlockMd(this.mapBits);
     /* pushed, not preallocated: a packed array keeps block lookups fast */
     const blocks: PcpuBlockMd[] = [];
-    for (let i = 0; i < nrPages; i++) blocks.push(new PcpuBlockMd(this.blockBits));
+    this.leftFreeOf = new Float64Array(nrPages);
+    for (let i = 0; i < nrPages; i++) blocks.push(new PcpuBlockMd(this.blockBits, this.leftFreeOf, i));
     this.mdBlocks = blocks;
   }
 }
@@ -182,8 +185,9 @@ export function pcpuNextMdFreeRegion(chunk: PcpuBitmapArea, cur: PcpuRegionCurso
        * top of its loop, as a tight inner loop: a sequential fill walks
        * every free block behind it on each allocation).
        */
+      const leftFreeOf = chunk.leftFreeOf;
       for (i++; i < nrBlocks; i++) {
-        const leftFree = blocks[i].leftFree;
+        const leftFree = leftFreeOf[i]!;
         bits += leftFree;
         if (leftFree !== bb) break;
       }

@@ -21,6 +21,13 @@ import { ffsBit, findLastBitInRange, findNextBit, findNextZeroBit } from "./bitm
 /**
  * Hint record of one bitmap block, or of a whole chunk (`chunk_md`).
  * All fields are bits.
+ *
+ * `leftFree` is kept in a Float64Array slot rather than a plain field: a
+ * chunk's blocks share one array (`PcpuBitmapArea.leftFreeOf`), so the
+ * metadata walk that adds up the left_free of every free block behind a
+ * right-edge run (pcpu_next_md_free_region) reads a typed array instead of
+ * one object per block. Reading and writing `block.leftFree` is unchanged;
+ * a Float64Array holds any number exactly.
  * @kernel mm/percpu-internal.h struct pcpu_block_md
  */
 export class PcpuBlockMd {
@@ -30,25 +37,41 @@ export class PcpuBlockMd {
   /** Length and start of the chosen largest known free run. */
   contigHint: number;
   contigHintStart: number;
-  /** Length of the free run starting at bit 0. */
-  leftFree: number;
   /** Length of the free run ending at `nrBits`. */
   rightFree: number;
   /** Lower bound of the first clear bit. */
   firstFree: number;
   /** Bits described: BB for a block, `map_bits` for `chunk_md`. */
   nrBits: number;
+  /** Where `leftFree` lives: `lfStore[lfIndex]`. */
+  private readonly lfStore: Float64Array;
+  private readonly lfIndex: number;
 
-  /** A record as `pcpu_init_md_block` leaves zeroed memory: everything free. */
-  constructor(nrBits: number) {
+  /**
+   * A record as `pcpu_init_md_block` leaves zeroed memory: everything free.
+   * @param leftFreeStore the array holding `leftFree` (one of its own if omitted)
+   * @param index this record's slot in `leftFreeStore`
+   */
+  constructor(nrBits: number, leftFreeStore?: Float64Array, index = 0) {
     this.scanHint = 0;
     this.scanHintStart = 0;
     this.contigHint = nrBits;
     this.contigHintStart = 0;
-    this.leftFree = nrBits;
     this.rightFree = nrBits;
     this.firstFree = 0;
     this.nrBits = nrBits;
+    this.lfStore = leftFreeStore ?? new Float64Array(1);
+    this.lfIndex = leftFreeStore === undefined ? 0 : index;
+    this.lfStore[this.lfIndex] = nrBits;
+  }
+
+  /** Length of the free run starting at bit 0. */
+  get leftFree(): number {
+    return this.lfStore[this.lfIndex]!;
+  }
+
+  set leftFree(v: number) {
+    this.lfStore[this.lfIndex] = v;
   }
 }
 
