@@ -9,6 +9,7 @@ import { memsetBenchmark } from "./benchmarks/memset.js";
 import { soakBenchmark } from "./benchmarks/soak.js";
 import { eval2017Benchmark } from "./eval-2017.js";
 import { scalingBenchmark } from "./scaling.js";
+import { statsCostBenchmark } from "./stats-cost.js";
 import { vmVsKmBenchmark } from "./vm-vs-km.js";
 
 export type { BenchContext, Benchmark, BenchReport } from "./bench.js";
@@ -19,4 +20,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   scalingBenchmark,
   vmVsKmBenchmark,
   soakBenchmark,
+  statsCostBenchmark,
 ];
