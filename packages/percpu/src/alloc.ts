@@ -168,7 +168,12 @@ export function pcpuAlloc(
 
   /* area_found: */
   if (pcpu.observer !== null) pcpu.observer.areaAlloc(chunk, size);
-  if (pcpu.nrEmptyPopPages < PCPU_EMPTY_POP_PAGES_LOW) pcpu.pcpuScheduleBalanceWork();
+  /*
+   * Since 6.11 the empty-pool check happens here, under the lock (a KCSAN
+   * data-race fix); before, it came after population, outside the lock.
+   */
+  const checkPoolUnderLock = pcpu.era === "v6";
+  if (checkPoolUnderLock && pcpu.nrEmptyPopPages < PCPU_EMPTY_POP_PAGES_LOW) pcpu.pcpuScheduleBalanceWork();
   pcpu.lock.unlock();
 
   /* Populate if not all pages are already there. */
@@ -192,6 +197,7 @@ export function pcpuAlloc(
     }
     pcpu.allocMutex.unlock();
   }
+  if (!checkPoolUnderLock && pcpu.nrEmptyPopPages < PCPU_EMPTY_POP_PAGES_LOW) pcpu.pcpuScheduleBalanceWork();
 
   /* Clear the area in every possible CPU's unit. */
   const mem = pcpu.machine.mem;

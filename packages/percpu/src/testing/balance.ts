@@ -68,6 +68,26 @@ export function describePercpuBalance(t: ConformanceTarget): void {
       expect(allocPercpuGfp(pcpu, 0x1000, 0x1000, GFP_ATOMIC)).not.toBeNull();
     });
 
+    it("checks the pool at area_found since 6.11, after population before", () => {
+      for (const era of ["v6", "v5.14"] as const) {
+        const { pcpu, machine } = t.boot({ cpus: 4, nodes: 1, seed: 9, era });
+        /* Five pages of the first chunk's seven: the pool is at LOW (2), nothing scheduled. */
+        for (let i = 0; i < 5; i++) allocPercpu(pcpu, 0x1000, 0x1000);
+        expect(pcpu.nrEmptyPopPages).toBe(2);
+        expect(machine.wq.pendingCount()).toBe(0);
+        /*
+         * Three pages do not fit in the two left: a new chunk, unpopulated.
+         * The hint update counts its three empty pages as used (pool -1) and
+         * population gives them back (pool 2). 6.11+ looks at -1 and
+         * schedules; older kernels look after population, at 2, and do not.
+         */
+        const p = allocPercpu(pcpu, 0x3000, 0x1000)!;
+        expect(chunkOf(pcpu, p)).not.toBe(pcpu.firstChunk);
+        expect(pcpu.nrEmptyPopPages).toBe(2);
+        expect(machine.wq.pendingCount()).toBe(era === "v6" ? 1 : 0);
+      }
+    });
+
     it("frees surplus fully free chunks but keeps one", () => {
       const { pcpu, machine } = t.boot({ cpus: 4, nodes: 1, seed: 2 });
       const ptrs: PcpuPtr[] = [];

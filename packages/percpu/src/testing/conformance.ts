@@ -14,7 +14,7 @@
 import { type FaultSite, GFP_ATOMIC, type Machine } from "@pcpu/mm";
 import { describe, expect, it } from "vitest";
 import { pcpuChunkAddrSearch, perCpuPtr, perCpuPtrToPhys } from "../addr.js";
-import type { PcpuChunkView, PcpuPtr } from "../api.js";
+import type { PcpuChunkView, PcpuEra, PcpuPtr } from "../api.js";
 import type { Percpu } from "../percpu.js";
 import { allocPercpu, allocPercpuGfp, allocReservedPercpu, freePercpu } from "../percpu-api.js";
 import { thisCpuAdd, thisCpuRead } from "../this-cpu.js";
@@ -25,7 +25,7 @@ export interface ConformanceTarget {
   /** Name shown in the describe block. */
   readonly name: string;
   /** Boot a kernel with `cpus` possible CPUs over `nodes` nodes, invariant checker on. */
-  boot(o: { cpus: number; nodes: number; seed: number }): { machine: Machine; pcpu: Percpu };
+  boot(o: { cpus: number; nodes: number; seed: number; era?: PcpuEra }): { machine: Machine; pcpu: Percpu };
   /**
    * Pages the page allocator holds for a backend-created chunk (vm: its
    * populated pages in every possible CPU's unit; km: the whole block).
