@@ -283,7 +283,9 @@ export class PageAllocator {
    * @kernel include/linux/mm.h set_page_private
    */
   setPagePrivate(pfn: Pfn, value: unknown): void {
-    const st = this.pageState(pfn);
+    // The head of an allocated block is neither free nor invalid: skip the
+    // free-range search for the common case (percpu-vm's order-0 pages).
+    const st = this.allocated.has(pfn) ? "allocated" : this.pageState(pfn);
     if (st === "free" || st === "invalid") {
       const msg = `BUG: set_page_private on a ${st === "free" ? "free page" : "non-page"} pfn:0x${pfn.toString(16)}`;
       this.log.prAlert(msg);

@@ -120,9 +120,13 @@ export function pcpuAlloc(
 
     for (;;) {
       /* restart: search through normal chunks */
-      for (let slot = pcpuSizeToSlot(pcpu, size); slot <= pcpu.freeSlot; slot++) {
+      const heads = pcpu.slotHeads;
+      const freeSlot = pcpu.freeSlot;
+      for (let slot = pcpuSizeToSlot(pcpu, size); slot <= freeSlot; slot++) {
+        const head = heads[slot];
+        if (head == null) continue;
         let next: PcpuChunk | null;
-        for (let c = pcpu.slotHeads[slot] ?? null; c !== null; c = next) {
+        for (let c: PcpuChunk | null = head; c !== null; c = next) {
           next = c.next;
           off = pcpu.area.findFit(c, size, align, isAtomic);
           if (off < 0) {
@@ -178,8 +182,8 @@ export function pcpuAlloc(
 
   /* Populate if not all pages are already there. */
   if (!isAtomic) {
-    const pageStart = Math.floor(off / k.PAGE_SIZE);
-    const pageEnd = Math.ceil((off + size) / k.PAGE_SIZE);
+    const pageStart = Math.floor(off * pcpu.invPageSize);
+    const pageEnd = Math.ceil((off + size) * pcpu.invPageSize);
     let rs = findNextZeroBit(chunk.populated, pageEnd, pageStart);
     while (rs < pageEnd) {
       const re = Math.min(findNextBit(chunk.populated, pageEnd, rs + 1), pageEnd);

@@ -51,6 +51,7 @@ import {
 import {
   type PcpuBlockMaps,
   PcpuBlockMd,
+  PcpuLeftFreeStore,
   pcpuBlockRefreshHint,
   pcpuBlockUpdate,
   pcpuBlockUpdateScan,
@@ -83,8 +84,8 @@ export class PcpuBitmapArea implements PcpuBlockMaps {
   readonly boundMap: Uint32Array;
   /** `md_blocks`: one record per block. */
   readonly mdBlocks: PcpuBlockMd[];
-  /** `md_blocks[i].left_free` for every block, the storage behind `mdBlocks[i].leftFree`. */
-  readonly leftFreeOf: Float64Array;
+  /** `md_blocks[i].left_free` for every block: the storage behind `mdBlocks[i].leftFree`. */
+  readonly leftFree: PcpuLeftFreeStore;
   /** `chunk_md`: the chunk-level hints, chunk-relative bit positions. */
   readonly chunkMd: PcpuBlockMd;
   /** `pcpu_chunk_map_bits(chunk)`. */
@@ -93,6 +94,8 @@ export class PcpuBitmapArea implements PcpuBlockMaps {
   readonly nrBlocks: number;
   /** PCPU_BITMAP_BLOCK_BITS. */
   readonly blockBits: number;
+  /** 1 / blockBits: a power of two, so `x * invBlockBits` is exactly `x / blockBits`. */
+  readonly invBlockBits: number;
 
   /**
    * Zeroed maps and all hints initial (`pcpu_init_md_blocks`).
@@ -101,6 +104,7 @@ export class PcpuBitmapArea implements PcpuBlockMaps {
    */
   constructor(nrPages: number, pageSize: number) {
     this.blockBits = pageSize >>> PCPU_MIN_ALLOC_SHIFT;
+    this.invBlockBits = 1 / this.blockBits;
     this.mapBits = (nrPages * pageSize) >>> PCPU_MIN_ALLOC_SHIFT;
     this.nrBlocks = nrPages;
     this.allocMap = new Uint32Array(bitsToWords(this.mapBits));
@@ -108,8 +112,8 @@ export class PcpuBitmapArea implements PcpuBlockMaps {
     this.chunkMd = new PcpuBlockMd(this.mapBits);
     /* pushed, not preallocated: a packed array keeps block lookups fast */
     const blocks: PcpuBlockMd[] = [];
-    this.leftFreeOf = new Float64Array(nrPages);
-    for (let i = 0; i < nrPages; i++) blocks.push(new PcpuBlockMd(this.blockBits, this.leftFreeOf, i));
+    this.leftFree = new PcpuLeftFreeStore(nrPages, this.blockBits);
+    for (let i = 0; i < nrPages; i++) blocks.push(new PcpuBlockMd(this.blockBits, this.leftFree, i));
     this.mdBlocks = blocks;
   }
 }
@@ -161,7 +165,7 @@ export function pcpuNextMdFreeRegion(chunk: PcpuBitmapArea, cur: PcpuRegionCurso
   const blocks = chunk.mdBlocks;
   const nrBlocks = chunk.nrBlocks;
   let bitOff = cur.bitOff;
-  let i = (bitOff / bb) | 0;
+  let i = (bitOff * chunk.invBlockBits) | 0;
   let blockOff = bitOff & (bb - 1);
   let bits = 0;
 
@@ -182,15 +186,17 @@ export function pcpuNextMdFreeRegion(chunk: PcpuBitmapArea, cur: PcpuRegionCurso
       /*
        * The right-edge run carries over: add each next block's left_free
        * while whole blocks are free (the kernel's `if (*bits)` branch at the
-       * top of its loop, as a tight inner loop: a sequential fill walks
-       * every free block behind it on each allocation).
+       * top of its loop; a sequential fill walks every free block behind it
+       * on each allocation). Each block whose left_free is BB adds BB, so
+       * the store's bitmap finds the first block that is not, a word at a
+       * time; then BB per block passed plus that block's left_free: the
+       * same blocks, the same sum.
        */
-      const leftFreeOf = chunk.leftFreeOf;
-      for (i++; i < nrBlocks; i++) {
-        const leftFree = leftFreeOf[i]!;
-        bits += leftFree;
-        if (leftFree !== bb) break;
-      }
+      const lf = chunk.leftFree;
+      const from = i + 1;
+      i = findNextZeroBit(lf.isFull, nrBlocks, from);
+      bits += (i - from) * bb;
+      if (i < nrBlocks) bits += lf.values[i]!;
       break;
     }
   }
@@ -215,7 +221,7 @@ export function pcpuNextFitRegion(
   const blocks = chunk.mdBlocks;
   const nrBlocks = chunk.nrBlocks;
   let bitOff = cur.bitOff;
-  let i = (bitOff / bb) | 0;
+  let i = (bitOff * chunk.invBlockBits) | 0;
   let blockOff = bitOff & (bb - 1);
   let bits = 0;
 
@@ -269,23 +275,57 @@ export function pcpuNextFitRegion(
 export function pcpuChunkRefreshHint(chunk: PcpuBitmapArea, fullScan: boolean, cur: PcpuRegionCursor): void {
   const md = chunk.chunkMd;
   const mapBits = chunk.mapBits;
+  let bitOff: number;
 
   if (!fullScan && md.scanHint !== 0) {
-    cur.bitOff = md.scanHintStart + md.scanHint;
+    bitOff = md.scanHintStart + md.scanHint;
     md.contigHintStart = md.scanHintStart;
     md.contigHint = md.scanHint;
     md.scanHint = 0;
   } else {
-    cur.bitOff = md.firstFree;
+    bitOff = md.firstFree;
     md.contigHint = 0;
   }
 
-  cur.bits = 0;
-  for (pcpuNextMdFreeRegion(chunk, cur); cur.bitOff < mapBits; ) {
-    pcpuBlockUpdate(md, cur.bitOff, cur.bitOff + cur.bits);
-    cur.bitOff += cur.bits + 1;
-    pcpuNextMdFreeRegion(chunk, cur);
+  /*
+   * for (pcpu_next_md_free_region(...); bit_off < map_bits; ...): the
+   * body of pcpuNextMdFreeRegion inlined, region by region in the same
+   * order, so a full rescan does not go through the cursor per region.
+   */
+  const bb = chunk.blockBits;
+  const invBb = chunk.invBlockBits;
+  const blocks = chunk.mdBlocks;
+  const nrBlocks = chunk.nrBlocks;
+  const lf = chunk.leftFree;
+  let bits = 0;
+  for (;;) {
+    let i = (bitOff * invBb) | 0;
+    let blockOff = bitOff & (bb - 1);
+    bits = 0;
+    for (; i < nrBlocks; i++) {
+      const block = blocks[i];
+      bits = block.contigHint;
+      if (bits !== 0 && block.contigHintStart >= blockOff && bits + block.contigHintStart < bb) {
+        bitOff = i * bb + block.contigHintStart;
+        break;
+      }
+      blockOff = 0;
+      bits = block.rightFree;
+      bitOff = (i + 1) * bb - bits;
+      if (bits !== 0) {
+        const from = i + 1;
+        i = findNextZeroBit(lf.isFull, nrBlocks, from);
+        bits += (i - from) * bb;
+        if (i < nrBlocks) bits += lf.values[i]!;
+        break;
+      }
+    }
+    if (!(bitOff < mapBits)) break;
+    pcpuBlockUpdate(md, bitOff, bitOff + bits);
+    bitOff += bits + 1;
   }
+  cur.bitOff = bitOff;
+  cur.bits = bits;
 }
 
 /**
@@ -480,8 +520,8 @@ export class PcpuBitmapAllocator implements AreaAllocator {
     const bb = this.blockBits;
     let nrEmptyPages = 0;
 
-    const sIndex = (bitOff / bb) | 0;
-    const eIndex = ((bitOff + bits - 1) / bb) | 0;
+    const sIndex = (bitOff * area.invBlockBits) | 0;
+    const eIndex = ((bitOff + bits - 1) * area.invBlockBits) | 0;
     const sOff = bitOff & (bb - 1);
     const eOff = ((bitOff + bits - 1) & (bb - 1)) + 1;
     const sBase = sIndex * bb;
@@ -570,8 +610,8 @@ export class PcpuBitmapAllocator implements AreaAllocator {
     const bb = this.blockBits;
     let nrEmptyPages = 0;
 
-    const sIndex = (bitOff / bb) | 0;
-    const eIndex = ((bitOff + bits - 1) / bb) | 0;
+    const sIndex = (bitOff * area.invBlockBits) | 0;
+    const eIndex = ((bitOff + bits - 1) * area.invBlockBits) | 0;
     const sOff = bitOff & (bb - 1);
     let eOff = ((bitOff + bits - 1) & (bb - 1)) + 1;
     const sBase = sIndex * bb;

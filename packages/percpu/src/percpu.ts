@@ -85,6 +85,8 @@ export const PCPU_WARN_SITE = "mm/percpu.c";
 export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSource {
   readonly machine: Machine;
   readonly constants: PcpuConstants;
+  /** 1 / PAGE_SIZE (a power of two, so `x * invPageSize` is exactly `x / PAGE_SIZE`). */
+  readonly invPageSize: number;
   readonly era: PcpuEra;
   readonly options: Required<PcpuOptions>;
   readonly section: PcpuStaticSection;
@@ -145,6 +147,7 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
   constructor(init: PercpuInit) {
     this.machine = init.machine;
     this.constants = init.constants;
+    this.invPageSize = 1 / init.constants.PAGE_SIZE;
     const o = init.options ?? {};
     this.options = {
       era: o.era ?? "v6",

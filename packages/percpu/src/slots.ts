@@ -63,6 +63,12 @@ export function pcpuChunkUnlink(pcpu: Percpu, chunk: PcpuChunk): void {
  */
 export function __pcpuChunkMove(pcpu: Percpu, chunk: PcpuChunk, slot: number, moveFront: boolean): void {
   if (chunk === pcpu.reservedChunk) return;
+  /*
+   * Already at that end of that list (e.g. an isolated chunk re-isolated
+   * on every free): unlinking and relinking would leave every pointer as
+   * it is.
+   */
+  if (chunk.slot === slot && (moveFront ? pcpu.slotHeads[slot] : pcpu.slotTails[slot]) === chunk) return;
   unlink(pcpu, chunk);
   chunk.slot = slot;
   if (moveFront) {
