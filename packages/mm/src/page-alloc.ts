@@ -38,6 +38,9 @@ import type { PhysMemory } from "./phys-mem.js";
 import type { Printk } from "./printk.js";
 import { RangeSet } from "./range-set.js";
 
+/** Pfns per leaf of the page->private table. */
+const PRIV_LEAF_SIZE = 1024;
+
 /** A page in a state it must not be in (bad_page): double free, wrong order, unknown page. */
 export class BadPageError extends KernelBug {
   constructor(
@@ -66,7 +69,13 @@ export class PageAllocator {
   private readonly memblockCount: Float64Array;
   /** Allocated blocks: head pfn -> order. */
   private readonly allocated = new Map<number, number>();
-  private readonly privates = new Map<number, unknown>();
+  /*
+   * page->private, sparse: leaves of PRIV_LEAF_SIZE pfns keyed by
+   * pfn / PRIV_LEAF_SIZE (a Map of every pfn grows and rehashes with the
+   * hundreds of thousands of pages percpu-vm maps). Unset reads undefined.
+   */
+  private readonly privLeaves = new Map<number, unknown[]>();
+  private privAny = false;
   /* The last pagePrivate lookup (pfn NaN: none); dropped on every change. */
   private privPfn = Number.NaN;
   private privVal: unknown = undefined;
@@ -272,9 +281,14 @@ export class PageAllocator {
   }
 
   private clearPrivates(pfn: number, count: number): void {
-    if (this.privates.size === 0) return;
+    if (!this.privAny) return;
     this.privPfn = Number.NaN;
-    for (let i = 0; i < count; i++) this.privates.delete(pfn + i);
+    for (let i = 0; i < count; i++) {
+      const p = pfn + i;
+      const key = Math.floor(p / PRIV_LEAF_SIZE);
+      const leaf = this.privLeaves.get(key);
+      if (leaf !== undefined) leaf[p - key * PRIV_LEAF_SIZE] = undefined;
+    }
   }
 
   /**
@@ -292,13 +306,24 @@ export class PageAllocator {
       throw new KernelBug(msg);
     }
     this.privPfn = Number.NaN;
-    this.privates.set(pfn, value);
+    this.privAny = true;
+    const key = Math.floor(pfn / PRIV_LEAF_SIZE);
+    let leaf = this.privLeaves.get(key);
+    if (leaf === undefined) {
+      leaf = new Array<unknown>(PRIV_LEAF_SIZE).fill(undefined);
+      this.privLeaves.set(key, leaf);
+    }
+    leaf[pfn - key * PRIV_LEAF_SIZE] = value;
   }
 
   /** The back pointer of `pfn` (`page_private`), or undefined if unset. @kernel include/linux/mm.h page_private */
   pagePrivate(pfn: Pfn): unknown {
     if (pfn === this.privPfn) return this.privVal;
-    const v = this.privates.get(pfn);
+    const key = Math.floor(pfn / PRIV_LEAF_SIZE);
+    const leaf = this.privLeaves.get(key);
+    // a pfn that is not an integer in the leaf's range reads undefined, as the Map did
+    const i = pfn - key * PRIV_LEAF_SIZE;
+    const v = leaf !== undefined && Number.isInteger(i) ? leaf[i] : undefined;
     this.privPfn = pfn;
     this.privVal = v;
     return v;
