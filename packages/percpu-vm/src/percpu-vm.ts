@@ -23,7 +23,15 @@
  * is a field of the backend, so each kernel in the process has its own.
  */
 
-import { __GFP_HIGHMEM, ENOMEM, KernelBug, MIGHT_ALLOC_WHERE, type VirtAddr, type VmArea } from "@pcpu/mm";
+import {
+  __GFP_HIGHMEM,
+  ENOMEM,
+  KernelBug,
+  MIGHT_ALLOC_WHERE,
+  type PageTable,
+  type VirtAddr,
+  type VmArea,
+} from "@pcpu/mm";
 import {
   PCPU_EMPTY_POP_PAGES_HIGH,
   type PcpuAllocInfo,
@@ -54,10 +62,21 @@ export class PercpuVm implements PopulationBackend {
    */
   pages: Float64Array | null;
   readonly counters: PcpuVmCounters;
+  /* pcpuAddrToPage's last translation: page [lastLo, lastHi) -> lastPfn in lastPt at lastGen. */
+  private lastLo: number;
+  private lastHi: number;
+  private lastPt: PageTable | null;
+  private lastGen: number;
+  private lastPfn: number;
 
   constructor(host: PcpuBackendHost) {
     this.host = host as PcpuVmHost;
     this.pages = null;
+    this.lastLo = 1;
+    this.lastHi = 0;
+    this.lastPt = null;
+    this.lastGen = -1;
+    this.lastPfn = -1;
     this.counters = {
       pagesAllocated: 0,
       populateCalls: 0,
@@ -393,7 +412,20 @@ export class PercpuVm implements PopulationBackend {
    * @returns the pfn, or -1 if nothing is mapped there.
    */
   pcpuAddrToPage(addr: VirtAddr): number {
-    return this.host.machine.pgtable.lookupPfn(addr);
+    const pt = this.host.machine.pgtable;
+    /* the last translation: valid until the page table removes one (gen changes) */
+    if (addr >= this.lastLo && addr < this.lastHi && pt === this.lastPt && pt.gen === this.lastGen)
+      return this.lastPfn;
+    const pfn = pt.lookupPfn(addr);
+    if (pfn >= 0) {
+      const ps = pt.pageSize;
+      this.lastLo = Math.floor(addr / ps) * ps;
+      this.lastHi = this.lastLo + ps;
+      this.lastPt = pt;
+      this.lastGen = pt.gen;
+      this.lastPfn = pfn;
+    }
+    return pfn;
   }
 
   /**
