@@ -86,6 +86,13 @@ export function findNextBit(map: Uint32Array, size: number, off: number): number
       const r = (w << 5) + ctz32(word);
       return Math.min(r, size);
     }
+    /* skip empty words four at a time (a free block is 32 of them), never past the array */
+    while (
+      w + 4 <= last &&
+      w + 4 < map.length &&
+      (map[w + 1]! | map[w + 2]! | map[w + 3]! | map[w + 4]!) === 0
+    )
+      w += 4;
     if (++w > last) return size;
     word = map[w];
   }
@@ -106,6 +113,13 @@ export function findNextZeroBit(map: Uint32Array, size: number, off: number): nu
       const r = (w << 5) + ctz32(word);
       return Math.min(r, size);
     }
+    /* skip full words four at a time, never past the array */
+    while (
+      w + 4 <= last &&
+      w + 4 < map.length &&
+      (map[w + 1]! & map[w + 2]! & map[w + 3]! & map[w + 4]!) === -1
+    )
+      w += 4;
     if (++w > last) return size;
     word = ~map[w];
   }
