@@ -30,6 +30,23 @@ export function emptyTotals(): PropertyTotals {
   return { runs: 0, configs: new Set(), report: emptyReport() };
 }
 
+/** How many runs, which seed, and what to report while running. */
+export interface CheckOptions {
+  readonly numRuns: number;
+  readonly seed?: number;
+  readonly path?: string;
+  readonly endOnFailure?: boolean;
+  /**
+   * Stop generating new runs after this many milliseconds (the runs done
+   * count; a failure found is still shrunk within the limit and reported).
+   */
+  readonly timeLimitMs?: number;
+  /** Called every 50 passing runs. */
+  readonly onProgress?: (runs: number) => void;
+  /** Called with the first failing trace, before shrinking starts. */
+  readonly onFirstFailure?: (trace: ReliabilityTrace, error: unknown) => void;
+}
+
 /** A failure after shrinking. */
 export interface PropertyFailure {
   /** The smallest failing trace. */
@@ -48,7 +65,7 @@ export interface PropertyFailure {
  */
 export function checkReliable(
   arb: fc.Arbitrary<ReliabilityTrace>,
-  o: { numRuns: number; seed?: number; path?: string; endOnFailure?: boolean },
+  o: CheckOptions,
   totals: PropertyTotals = emptyTotals(),
 ): PropertyFailure | null {
   let shrinking = false;
@@ -60,13 +77,24 @@ export function checkReliable(
           totals.runs++;
           totals.configs.add(configName(t.config));
           addReport(totals.report, r);
+          if (o.onProgress !== undefined && totals.runs % 50 === 0) o.onProgress(totals.runs);
         }
       } catch (e) {
+        /* The first failure, before shrinking (which may take long on a big trace). */
+        if (!shrinking && o.onFirstFailure !== undefined) o.onFirstFailure(t, e);
         shrinking = true;
         throw e;
       }
     }),
-    { numRuns: o.numRuns, seed: o.seed, path: o.path, endOnFailure: o.endOnFailure },
+    {
+      numRuns: o.numRuns,
+      seed: o.seed,
+      path: o.path,
+      endOnFailure: o.endOnFailure,
+      ...(o.timeLimitMs !== undefined
+        ? { interruptAfterTimeLimit: o.timeLimitMs, markInterruptAsFailure: false }
+        : {}),
+    },
   );
   if (!details.failed) return null;
   totals.report.violations++;
@@ -100,7 +128,7 @@ export function formatFailure(f: PropertyFailure): string {
  */
 export function assertReliable(
   arb: fc.Arbitrary<ReliabilityTrace>,
-  o: { numRuns: number; seed?: number },
+  o: CheckOptions,
   totals?: PropertyTotals,
 ): void {
   const f = checkReliable(arb, o, totals);

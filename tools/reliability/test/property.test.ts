@@ -15,16 +15,42 @@ import {
   appConfigArb,
   assertReliable,
   CHURN_MIX,
+  type CheckOptions,
   emptyTotals,
+  formatTrace,
   GROWTH_MIX,
   type PropertyTotals,
   type ReliabilityConfig,
+  type TestKernelConfig,
   testConfigArb,
   traceArb,
 } from "../src/index.js";
 import { byProfile, PROFILE, reportTotals } from "./profile.js";
 
 const SEED = Number(process.env.PCPU_RELIABILITY_SEED ?? 0x5eed);
+/** Long profile: minutes each property runs for (a failure found is still shrunk and printed). */
+const MINUTES = Number(process.env.PCPU_RELIABILITY_MINUTES ?? 6);
+
+/**
+ * Quick: exactly `quick` runs from a fixed seed (deterministic CI). Long:
+ * as many runs as fit in `share` x MINUTES, with progress and the first
+ * failing trace printed as soon as it is found.
+ */
+function runs(name: string, quick: number, seed: number, share = 1): CheckOptions {
+  if (PROFILE === "quick") return { numRuns: quick, seed };
+  return {
+    numRuns: 10_000_000,
+    seed,
+    timeLimitMs: share * MINUTES * 60_000,
+    onProgress: (n) => console.error(`[reliability] ${name}: ${n} runs`),
+    onFirstFailure: (t, e) =>
+      console.error(
+        `[reliability] ${name}: FAILURE before shrinking: ${(e as Error).message.split("\n")[0]}\n${formatTrace(t)}`,
+      ),
+  };
+}
+/** vitest's timeout for a property: the long profile's time limit plus room to shrink. */
+const TIMEOUT = byProfile(120_000, (MINUTES + 10) * 60_000);
 
 /** The distinct values a config field took over the passing runs. */
 function seen(t: PropertyTotals, pick: (name: string) => string): Set<string> {
@@ -39,66 +65,106 @@ describe(`percpu promise over the matrix (${PROFILE} profile)`, () => {
     reportTotals("kernel-app", app);
   });
 
-  it("holds on test kernels: generic 32/64-bit arch, vm and km, bitmap and area map, 1..16 CPUs, 1..4 nodes, NUMA groups (churn)", () => {
-    const runs = byProfile(30, 800);
-    assertReliable(
-      traceArb(testConfigArb(), { maxOps: byProfile(100, 250), mix: CHURN_MIX }),
-      { numRuns: runs, seed: SEED },
-      test,
-    );
-    expect(test.runs).toBe(runs);
-  });
+  it(
+    "holds on test kernels: generic 32/64-bit arch, vm and km, bitmap and area map, 1..16 CPUs, 1..4 nodes, NUMA groups (churn)",
+    () => {
+      assertReliable(
+        traceArb(testConfigArb(), { maxOps: byProfile(100, 250), mix: CHURN_MIX }),
+        runs("test kernels, churn", 100, SEED),
+        test,
+      );
+      expect(test.runs).toBeGreaterThanOrEqual(100);
+    },
+    TIMEOUT,
+  );
 
-  it("holds on test kernels while growing: large allocations, chunk creation and injected faults", () => {
-    const before = test.report.failedByFault;
-    assertReliable(
-      traceArb(testConfigArb(), { maxOps: byProfile(100, 250), mix: GROWTH_MIX }),
-      { numRuns: byProfile(10, 300), seed: SEED + 1 },
-      test,
-    );
-    /* Faults really fired and allocations really failed because of them, with everything else intact. */
-    expect(test.report.failedByFault).toBeGreaterThan(before);
-    expect(test.report.peakChunks).toBeGreaterThanOrEqual(2);
-  });
+  it(
+    "holds on test kernels while growing: large allocations, chunk creation and injected faults",
+    () => {
+      const before = test.report.failedByFault;
+      assertReliable(
+        traceArb(testConfigArb(), { maxOps: byProfile(100, 250), mix: GROWTH_MIX }),
+        runs("test kernels, growth", 30, SEED + 1),
+        test,
+      );
+      /* Faults really fired and allocations really failed because of them, with everything else intact. */
+      expect(test.report.failedByFault).toBeGreaterThan(before);
+      expect(test.report.peakChunks).toBeGreaterThanOrEqual(2);
+    },
+    TIMEOUT,
+  );
 
-  it("holds on kernels assembled by @pcpu/kernel: x86_64, i386, arm, sparc32, s390; embed and page first chunks (churn)", () => {
-    const runs = byProfile(30, 800);
-    assertReliable(
-      traceArb(appConfigArb(), { maxOps: byProfile(100, 250), mix: CHURN_MIX }),
-      { numRuns: runs, seed: SEED + 2 },
-      app,
-    );
-    expect(app.runs).toBe(runs);
-  });
+  it(
+    "holds on test kernels with one unit group per NUMA node (vm, 2..4 nodes, embed grouped by node)",
+    () => {
+      const numa = testConfigArb().map(
+        (c): ReliabilityConfig =>
+          ({
+            ...c,
+            population: "vm",
+            cpus: Math.max(c.cpus, 4),
+            nodes: Math.max(2, Math.min(c.nodes, Math.max(c.cpus, 4))),
+            numaGroups: true,
+          }) as TestKernelConfig,
+      );
+      assertReliable(
+        traceArb(numa, { maxOps: byProfile(80, 250), mix: GROWTH_MIX }),
+        runs("test kernels, NUMA groups", 10, SEED + 5, 0.5),
+        test,
+      );
+    },
+    TIMEOUT,
+  );
 
-  it("holds on kernels assembled by @pcpu/kernel while growing", () => {
-    const before = app.report.failedByFault;
-    assertReliable(
-      traceArb(appConfigArb(), { maxOps: byProfile(100, 250), mix: GROWTH_MIX }),
-      { numRuns: byProfile(10, 300), seed: SEED + 3 },
-      app,
-    );
-    expect(app.report.failedByFault).toBeGreaterThan(before);
-  });
+  it(
+    "holds on kernels assembled by @pcpu/kernel: x86_64, i386, arm, sparc32, s390; embed and page first chunks (churn)",
+    () => {
+      assertReliable(
+        traceArb(appConfigArb(), { maxOps: byProfile(100, 250), mix: CHURN_MIX }),
+        runs("kernels, churn", 100, SEED + 2),
+        app,
+      );
+      expect(app.runs).toBeGreaterThanOrEqual(100);
+    },
+    TIMEOUT,
+  );
 
-  it("holds on the page first chunk with NUMA nodes (x86_64 percpu_alloc=page, 2..4 nodes)", () => {
-    const x86Page = appConfigArb().map(
-      (c): ReliabilityConfig =>
-        ({
-          ...c,
-          arch: "x86_64",
-          population: "vm",
-          percpuAlloc: "page",
-          cpus: Math.max(c.cpus, 4),
-          nodes: Math.max(2, c.nodes),
-        }) as AppKernelConfig,
-    );
-    assertReliable(
-      traceArb(x86Page, { maxOps: byProfile(80, 250), mix: GROWTH_MIX }),
-      { numRuns: byProfile(5, 200), seed: SEED + 4 },
-      app,
-    );
-  });
+  it(
+    "holds on kernels assembled by @pcpu/kernel while growing",
+    () => {
+      const before = app.report.failedByFault;
+      assertReliable(
+        traceArb(appConfigArb(), { maxOps: byProfile(100, 250), mix: GROWTH_MIX }),
+        runs("kernels, growth", 30, SEED + 3),
+        app,
+      );
+      expect(app.report.failedByFault).toBeGreaterThan(before);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "holds on the page first chunk with NUMA nodes (x86_64 percpu_alloc=page, 2..4 nodes)",
+    () => {
+      const x86Page = appConfigArb().map(
+        (c): ReliabilityConfig =>
+          ({
+            ...c,
+            arch: "x86_64",
+            population: "vm",
+            percpuAlloc: "page",
+            cpus: Math.max(c.cpus, 4),
+            nodes: Math.max(2, c.nodes),
+          }) as AppKernelConfig,
+      );
+      assertReliable(
+        traceArb(x86Page, { maxOps: byProfile(80, 250), mix: GROWTH_MIX }),
+        runs("x86_64 page first chunk, NUMA", 10, SEED + 4, 0.5),
+        app,
+      );
+    },
+    TIMEOUT,
+  );
 
   it("covered the matrix, not one corner of it", () => {
     expect(seen(test, (n) => n.split(" ")[0]!)).toEqual(new Set(["generic64", "generic32"]));
