@@ -130,7 +130,10 @@ export interface RunReport {
   atomicAllocs: number;
   atomicFailures: number;
   reservedAllocs: number;
+  /** Reserved allocations that failed because no aligned free run of the reserved chunk was large enough. */
   reservedFailures: number;
+  /** Reserved allocations the bitmap allocator's hint check refused although an aligned run existed (faithful). */
+  reservedFitRefusals: number;
   frees: number;
   thisCpuOps: number;
   writes: number;

@@ -172,3 +172,28 @@ export function checkNoLeak(s: Subject, base: Baseline): string | null {
   if (leaked !== 0) return `${leaked} pages leaked after freeing everything`;
   return null;
 }
+
+/**
+ * The largest request (bytes) that fits, aligned to `align`, in a free run
+ * of the reserved chunk, from the allocator's exact layout (not its hints,
+ * which the area map keeps as an upper bound).
+ */
+export function reservedRoom(s: Subject, align: number): number {
+  const pcpu = s.pcpu;
+  const chunk = pcpu.reservedChunk;
+  if (chunk === null) return 0;
+  const end = chunk.nrPages * pcpu.constants.PAGE_SIZE - chunk.endOffset;
+  let pos = chunk.startOffset;
+  let best = 0;
+  const free = (from: number, to: number) => {
+    const start = Math.ceil(from / align) * align;
+    if (to - start > best) best = to - start;
+  };
+  pcpu.area.forEachRun(chunk, (signed) => {
+    const len = Math.abs(signed);
+    if (signed < 0) free(pos, pos + len);
+    pos += len;
+  });
+  free(pos, end);
+  return best;
+}
