@@ -134,6 +134,8 @@ export interface RunReport {
   reservedFailures: number;
   /** Reserved allocations the bitmap allocator's hint check refused although an aligned run existed (faithful). */
   reservedFitRefusals: number;
+  /** Sleeping allocations that failed because a km chunk's block is above MAX_PAGE_ORDER (no chunk can be created). */
+  chunkOrderFailures: number;
   frees: number;
   thisCpuOps: number;
   writes: number;

@@ -20,7 +20,14 @@
  *   - any exception escaping the kernel (oops, BUG, invariant error).
  */
 
-import { GFP_ATOMIC, GFP_KERNEL, GFP_NOWAIT, type Machine, SleepInAtomicError } from "@pcpu/mm";
+import {
+  GFP_ATOMIC,
+  GFP_KERNEL,
+  GFP_NOWAIT,
+  MAX_PAGE_ORDER,
+  type Machine,
+  SleepInAtomicError,
+} from "@pcpu/mm";
 import {
   allocPercpuGfp,
   allocReservedPercpu,
@@ -104,6 +111,7 @@ export function emptyReport(): RunReport {
     reservedAllocs: 0,
     reservedFailures: 0,
     reservedFitRefusals: 0,
+    chunkOrderFailures: 0,
     frees: 0,
     thisCpuOps: 0,
     writes: 0,
@@ -155,6 +163,14 @@ function inContext<T>(s: Subject, cpu: number, ctx: OpContext, fn: () => T): T {
 }
 
 const GFP = { GFP_KERNEL, GFP_NOWAIT, GFP_ATOMIC } as const;
+
+/** Whether percpu-km's chunk block (every unit, 2^order_base_2 pages) is above the page allocator's largest order. */
+function kmChunkTooLarge(s: Subject): boolean {
+  if (s.population !== "km") return false;
+  const pages = s.pcpu.groupSizes[0]! / s.pcpu.constants.PAGE_SIZE;
+  const maxOrder = s.machine.config.maxPageOrder ?? MAX_PAGE_ORDER;
+  return Math.ceil(Math.log2(pages)) > maxOrder;
+}
 
 /** A run in progress. */
 class Run {
@@ -218,6 +234,7 @@ class Run {
         const atomic = op.gfp !== "GFP_KERNEL";
         const ctx: OpContext = atomic ? op.ctx : "process";
         const before = injected(m);
+        const logFrom = m.log.lines().length;
         const ptr = inContext(this.s, cpuOf(op.cpu), ctx, () =>
           allocPercpuGfp(pcpu, op.size, op.align, GFP[op.gfp]),
         );
@@ -225,6 +242,11 @@ class Run {
         if (ptr === null) {
           if (injected(m) > before) this.r.failedByFault++;
           else if (atomic) this.r.atomicFailures++;
+          /*
+           * percpu-km needs every unit in one page block: when that block is
+           * above MAX_PAGE_ORDER the page allocator refuses it (WARN_ON_ONCE)
+           * and no chunk can ever be created, as in the kernel.
+           */ else if (kmChunkTooLarge(this.s)) this.r.chunkOrderFailures++;
           else
             this.fail(
               step,

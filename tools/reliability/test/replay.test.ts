@@ -153,3 +153,27 @@ describe("shrinking a planted bug (pcpu_free_area that loses frees of 0x100 byte
     expect(() => replay({ ...replayed, ops: [{ ...replayed.ops[0]!, size: 0xfc } as Op] })).not.toThrow();
   });
 });
+
+describe("percpu-km whose chunk is above MAX_PAGE_ORDER (x86_64, 5 CPUs)", () => {
+  it("fails the allocation that needs a new chunk with the page allocator's WARN, and nothing else changes", () => {
+    /*
+     * x86_64 embed with a 2 MiB atom on 5 CPUs: 6 units of 256 pages; percpu-km
+     * allocates them as one block of order_base_2(1536) = 11 > MAX_PAGE_ORDER 10.
+     */
+    const cfg = {
+      kind: "kernel",
+      arch: "x86_64",
+      population: "km",
+      percpuAlloc: "embed",
+      allocator: "bitmap",
+      cpus: 5,
+      nodes: 1,
+      stats: false,
+    } as const;
+    const big: Op = { op: "alloc", size: 0x8000, align: 8, gfp: "GFP_KERNEL", ctx: "process", cpu: 0 };
+    const r = replay(makeTrace(cfg, 1, [big, big, big]));
+    expect(r.allocs + r.chunkOrderFailures).toBe(3);
+    expect(r.chunkOrderFailures).toBeGreaterThanOrEqual(1);
+    expect(r.peakChunks).toBe(0);
+  });
+});
