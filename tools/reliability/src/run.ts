@@ -234,7 +234,6 @@ class Run {
         const atomic = op.gfp !== "GFP_KERNEL";
         const ctx: OpContext = atomic ? op.ctx : "process";
         const before = injected(m);
-        const logFrom = m.log.lines().length;
         const ptr = inContext(this.s, cpuOf(op.cpu), ctx, () =>
           allocPercpuGfp(pcpu, op.size, op.align, GFP[op.gfp]),
         );
