@@ -311,7 +311,14 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
   }
   const maxUnit = 2 ** 30;
   if (staticSize + (reservedSize ?? 0) + (dynSize ?? 0) > maxUnit) {
-    throw new ConfigError("staticSize", "static + reserved + dynamic sizes exceed 1G per unit");
+    /* Blame the largest of the sizes that add up (the one the user most likely got wrong). */
+    const parts: [string, number][] = [
+      ["staticSize", staticSize],
+      ["reservedSize", reservedSize ?? 0],
+      ["dynSize", dynSize ?? 0],
+    ];
+    const [setting] = parts.reduce((a, b) => (b[1] > a[1] ? b : a));
+    throw new ConfigError(setting, "static + reserved + dynamic sizes exceed 1G per unit");
   }
 
   /* percpu-km serves a chunk from one contiguous page block: one group only (pcpu_verify_alloc_info). */

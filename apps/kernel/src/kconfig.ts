@@ -127,7 +127,10 @@ export function parseKconfig(text: string): KernelConfig {
       continue;
     } else {
       const m = LINE_RE.exec(raw);
-      if (!m) throw new ConfigError("config", `line ${lineNo}: not a CONFIG_...= line: ${raw}`);
+      if (!m) {
+        const shown = JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}...` : raw);
+        throw new ConfigError("config", `line ${lineNo}: not a CONFIG_...= line: ${shown}`);
+      }
       symbol = m[1]!;
       value = m[2]!;
     }

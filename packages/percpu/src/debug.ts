@@ -130,6 +130,8 @@ export function checkPercpuInvariants(
   only: ReadonlySet<PcpuChunk> | null = null,
 ): string | null {
   const debug = pcpu.debug;
+  /* The live allocations are the checker's reference: without them every allocation would look like a leak. */
+  if (debug === null) throw new Error("percpu: the invariant checker needs a kernel built with debugChecks");
   const k = pcpu.constants;
   const chunks: PcpuChunk[] = pcpu.allChunks();
   if (pcpu.reservedChunk !== null) chunks.push(pcpu.reservedChunk);

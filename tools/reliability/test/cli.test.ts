@@ -144,6 +144,10 @@ const CASES: Record<string, readonly Case[]> = {
       "boot --static-size 2G",
       /^invalid config: staticSize \(--static-size\): static \+ reserved \+ dynamic sizes exceed 1G per unit$/,
     ],
+    [
+      "boot --dyn-size 2G",
+      /^invalid config: dynSize \(--dyn-size\): static \+ reserved \+ dynamic sizes exceed 1G per unit$/,
+    ],
     ["boot --nr-cpus 0", /^invalid config: nrCpus \(--nr-cpus\): 0 must be at least 1$/],
     [
       "boot --nr-cpus 2 --cpus 4",

@@ -118,10 +118,8 @@ class Soak {
     /*
      * Booted with debugChecks for its live-allocation record, then switched
      * off for the hot path: checkPercpuInvariants compares every chunk
-     * against that record and reports every allocation as unexpected when
-     * there is none (packages/percpu/src/debug.ts passes [] when
-     * pcpu.debug is null). check() refills the record from the soak's own
-     * list before each full check.
+     * against that record and refuses to run without one. check() refills
+     * the record from the soak's own list before each full check.
      */
     const { pcpu } = bootTestKernel({
       population: percpuVm,
