@@ -42,7 +42,7 @@ export interface BootLogInputs {
 export interface BootLogRecord {
   readonly id: string;
   readonly source: string;
-  readonly arch: "x86_64" | "arm" | "arm64" | "mips";
+  readonly arch: "x86_64" | "i386" | "arm" | "arm64" | "mips";
   readonly kernel: string;
   readonly era: PcpuEra;
   readonly lineEra: PcpuEra;
@@ -343,6 +343,25 @@ export const BOOT_LOGS: readonly BootLogRecord[] = [
     raw: ["percpu: Embedded 13 pages/cpu @bf7ba000 s23692 r8192 d21364 u53248"],
     inputs: { pageShift: 12, bits: 32, nrCpus: null, staticSize: 23692, reservedSize: 8192, dynSize: 20480, atomSize: 4096, nrPossibleCpus: 4 },
     notes: "Raw %p of the first chunk's base; 4 CPUs per the paste's 'SLUB: ... CPUs=4'. No pcpu-alloc lines in the paste.",
+  },
+  {
+    id: "i386-kvm-cirros-1cpu",
+    source: "https://github.com/cockpit-project/bots/pull/4075",
+    arch: "i386",
+    kernel: "3.x (32-bit, paravirtualized on KVM; a CirrOS test image)",
+    era: "v3.18",
+    lineEra: "v3.18",
+    base: "c7652000",
+    partial: "embed-line-only",
+    raw: [
+      "[    0.000000] setup_percpu: NR_CPUS:8 nr_cpumask_bits:8 nr_cpu_ids:1 nr_node_ids:1",
+      "[    0.000000] PERCPU: Embedded 19 pages/cpu @c7652000 s47436 r0 d30388 u77824",
+    ],
+    inputs: { pageShift: 12, bits: 32, nrCpus: 8, staticSize: 47436, reservedSize: 0, dynSize: 28672, atomSize: 4096, nrPossibleCpus: 1 },
+    notes:
+      "i386: PERCPU_FIRST_CHUNK_RESERVE is 0, so r0 and dyn = MODULE_RESERVE 8K + DYNAMIC_RESERVE 20K; " +
+      "size_sum = PFN_ALIGN(47436 + 28672) = 77824 (19 pages), d = 77824 - 47436 = 30388; atom PAGE_SIZE, one CPU: u77824. " +
+      "A lowmem (0xc...) base, printed raw before pointer hashing. The pcpu-alloc lines are KERN_DEBUG and not in the paste.",
   },
   {
     id: "x86-128cpu",
