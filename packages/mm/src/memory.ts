@@ -163,9 +163,10 @@ export class KernelMemory implements TranslationListener {
   private fillWrite(virt: VirtAddr): void {
     let frame = this.tlbLookup(virt, true);
     const pageVirt = this.lastPageVirt;
-    if (frame < 0) {
-      // First write to this page: back it (which empties the caches), then
-      // record the new frame in the TLB.
+    if (frame < 0 || this.phys.isShared(frame)) {
+      // First write to this page, or to a frame other pages share: give it
+      // a frame of its own (which empties the caches), then record the new
+      // frame in the TLB.
       frame = this.phys.materialize(this.lastPfn);
       this.tlbLookup(virt, true);
     }
@@ -303,7 +304,7 @@ export class KernelMemory implements TranslationListener {
       if (b === 0 && n === ps) {
         this.phys.release(this.lastPfn);
       } else if (b !== 0 || frame >= 0) {
-        const f = frame >= 0 ? frame : this.phys.materialize(this.lastPfn);
+        const f = frame >= 0 && !this.phys.isShared(frame) ? frame : this.phys.materialize(this.lastPfn);
         const base = this.phys.offsetOf(f) + off;
         this.phys.slabOf(f).fill(b, base, base + n);
       }
@@ -358,7 +359,9 @@ export class KernelMemory implements TranslationListener {
 
   /**
    * Copies `len` bytes from `src` to `dst` (virtual; the ranges must not
-   * overlap, as for the kernel's memcpy).
+   * overlap, as for the kernel's memcpy). A whole page copied onto a whole
+   * page shares the source's frame until either is written (copy on write
+   * in phys-mem.ts; the bytes read the same).
    * @kernel lib/string.c memcpy
    */
   memcpy(dst: VirtAddr, src: VirtAddr, len: number): void {
@@ -372,6 +375,11 @@ export class KernelMemory implements TranslationListener {
       if (dp < 0) this.oops(dst + done, true);
       const spfn = Math.floor(sp / ps);
       const dpfn = Math.floor(dp / ps);
+      if (n === ps) {
+        this.phys.copyPage(dpfn, spfn);
+        done += n;
+        continue;
+      }
       const df = this.phys.materialize(dpfn);
       const sf = this.phys.frameOf(spfn);
       const dbase = this.phys.offsetOf(df) + (dp - dpfn * ps);

@@ -12,6 +12,14 @@
  * costs nothing. Zeroing a whole frame (e.g. __GFP_ZERO) returns it to the
  * slab pool. `gen` changes (and the listener is told) whenever a pfn gains
  * or loses its backing, so the caches in memory.ts know when to refill.
+ *
+ * Copying a whole page (`copyPage`, what memcpy of page-aligned pages comes
+ * down to) shares the source's frame instead of its bytes: the frame
+ * counts its pfns, and the first write through any of them gives that pfn a
+ * private copy (`materialize`). So the static percpu image copied into 4096
+ * units costs one frame per page until a unit writes it. Nothing above this
+ * file can tell: every store reaches a frame through `materialize`, and the
+ * caches in memory.ts hold only frames that are private (`isShared`).
  */
 
 import type { NodeConfig, Pfn, PhysAddr } from "./api.js";
@@ -45,6 +53,8 @@ export class PhysMemory {
   private readonly leaves = new Map<number, Int32Array>();
   private freeFrames = new Int32Array(64);
   private nFreeFrames = 0;
+  /** How many pfns each frame backs (more than one: copy on write). */
+  private frameRefs = new Int32Array(64);
   private nFrames = 0;
   private resident = 0;
   private listener: TranslationListener | null = null;
@@ -117,7 +127,7 @@ export class PhysMemory {
     return phys >= 0 && this.pfnValid(Math.floor(phys / this.pageSize));
   }
 
-  /** Frames currently holding bytes (host memory spent: residentFrames() * pageSize). */
+  /** Frames currently holding bytes, each counted once however many pfns share it (host memory spent: residentFrames() * pageSize). */
   residentFrames(): number {
     return this.resident;
   }
@@ -149,17 +159,13 @@ export class PhysMemory {
     return (frame & (this.slabPages - 1)) * this.pageSize;
   }
 
-  /** The frame backing `pfn`, giving it one (zero-filled) if it has none. */
-  materialize(pfn: Pfn): number {
-    const key = Math.floor(pfn / LEAF_SIZE);
-    let leaf = this.leaves.get(key);
-    if (leaf === undefined) {
-      leaf = new Int32Array(LEAF_SIZE);
-      this.leaves.set(key, leaf);
-    }
-    const idx = pfn % LEAF_SIZE;
-    const cur = leaf[idx]!;
-    if (cur !== 0) return cur - 1;
+  /** Whether frame `frame` backs more than one pfn (a store must copy it first). */
+  isShared(frame: number): boolean {
+    return this.frameRefs[frame]! > 1;
+  }
+
+  /** A frame from the free pool or a new slab, with one reference. */
+  private newFrame(): number {
     let frame: number;
     if (this.nFreeFrames > 0) {
       frame = this.freeFrames[--this.nFreeFrames]!;
@@ -171,24 +177,31 @@ export class PhysMemory {
         this.views.push(new DataView(buf));
       }
       frame = this.nFrames++;
+      if (frame === this.frameRefs.length) {
+        const r = new Int32Array(this.frameRefs.length * 2);
+        r.set(this.frameRefs);
+        this.frameRefs = r;
+      }
     }
-    leaf[idx] = frame + 1;
+    this.frameRefs[frame] = 1;
     this.resident++;
-    this.gen++;
-    this.listener?.translationsChanged();
     return frame;
   }
 
-  /** Drops the backing of `pfn` (its bytes read as zero afterwards). */
-  release(pfn: Pfn): void {
+  /** The leaf slot array of `pfn`, created on demand. */
+  private leafOf(pfn: Pfn): Int32Array {
     const key = Math.floor(pfn / LEAF_SIZE);
-    const leaf = this.leaves.get(key);
-    if (leaf === undefined) return;
-    const idx = pfn % LEAF_SIZE;
-    const cur = leaf[idx]!;
-    if (cur === 0) return;
-    const frame = cur - 1;
-    leaf[idx] = 0;
+    let leaf = this.leaves.get(key);
+    if (leaf === undefined) {
+      leaf = new Int32Array(LEAF_SIZE);
+      this.leaves.set(key, leaf);
+    }
+    return leaf;
+  }
+
+  /** Drops one reference to `frame`; the last one zeroes it and returns it to the pool. */
+  private putFrame(frame: number): void {
+    if (--this.frameRefs[frame]! > 0) return;
     this.slabOf(frame).fill(0, this.offsetOf(frame), this.offsetOf(frame) + this.pageSize);
     if (this.nFreeFrames === this.freeFrames.length) {
       const f = new Int32Array(this.freeFrames.length * 2);
@@ -197,8 +210,59 @@ export class PhysMemory {
     }
     this.freeFrames[this.nFreeFrames++] = frame;
     this.resident--;
+  }
+
+  private changed(): void {
     this.gen++;
     this.listener?.translationsChanged();
+  }
+
+  /**
+   * The frame backing `pfn`, ready to be written: one (zero-filled) is given
+   * if it has none, and a frame shared with other pfns is copied first
+   * (copy on write).
+   */
+  materialize(pfn: Pfn): number {
+    const leaf = this.leafOf(pfn);
+    const idx = pfn % LEAF_SIZE;
+    const cur = leaf[idx]! - 1;
+    if (cur >= 0 && this.frameRefs[cur] === 1) return cur;
+    const frame = this.newFrame();
+    if (cur >= 0) {
+      const src = this.offsetOf(cur);
+      this.slabOf(frame).set(this.slabOf(cur).subarray(src, src + this.pageSize), this.offsetOf(frame));
+      this.putFrame(cur);
+    }
+    leaf[idx] = frame + 1;
+    this.changed();
+    return frame;
+  }
+
+  /**
+   * Gives `dstPfn` the bytes of `srcPfn` (a whole-page copy) by sharing the
+   * source's frame; either pfn's next store copies it. A source with no
+   * backing leaves the destination with none (it reads as zeroes).
+   */
+  copyPage(dstPfn: Pfn, srcPfn: Pfn): void {
+    if (dstPfn === srcPfn) return;
+    const sf = this.frameOf(srcPfn);
+    this.release(dstPfn);
+    if (sf < 0) return;
+    this.frameRefs[sf]!++;
+    this.leafOf(dstPfn)[dstPfn % LEAF_SIZE] = sf + 1;
+    this.changed();
+  }
+
+  /** Drops the backing of `pfn` (its bytes read as zero afterwards). */
+  release(pfn: Pfn): void {
+    const leaf = this.leaves.get(Math.floor(pfn / LEAF_SIZE));
+    if (leaf === undefined) return;
+    const idx = pfn % LEAF_SIZE;
+    const cur = leaf[idx]!;
+    if (cur === 0) return;
+    leaf[idx] = 0;
+    this.putFrame(cur - 1);
+    this.changed();
   }
 
   /** Zeroes `count` frames from `pfn` (clear_page): they lose their backing. */

@@ -220,3 +220,72 @@ describe("KernelMemory.memset / copyIn / copyOut / memcpy (memset, memcpy)", () 
     expect(m.mem.read32(lin + 0x10)).toBe(0xcafef00d);
   });
 });
+
+describe("memcpy of whole pages (copy on write, invisible above phys-mem)", () => {
+  it("shares one frame between source and copies until a store, through every write path", () => {
+    const m = x64();
+    mapped(m, 6);
+    // page 0 is the template: a pattern at both ends
+    m.mem.write32(V, 0xcafef00d);
+    m.mem.write32(V + 0xffc, 0x01020304);
+    const before = m.phys.residentFrames();
+    for (let i = 1; i <= 5; i++) m.mem.memcpy(V + i * 0x1000, V, 0x1000);
+    // five copies cost no host frame
+    expect(m.phys.residentFrames()).toBe(before);
+    for (let i = 0; i <= 5; i++) {
+      expect(m.mem.read32(V + i * 0x1000)).toBe(0xcafef00d);
+      expect(m.mem.read32(V + i * 0x1000 + 0xffc)).toBe(0x01020304);
+    }
+    // each kind of store gives only the page written a frame of its own
+    m.mem.write32(V + 0x1000, 1); // cached store
+    m.mem.memset(V + 0x2000 + 4, 0xaa, 4); // memset of part of a page
+    m.mem.copyIn(V + 0x3000 + 8, new Uint8Array([7, 7]));
+    m.mem.write64(V + 0x4000 + 0xffc, 0x1122334455667788n); // crosses into page 5
+    expect(m.phys.residentFrames()).toBe(before + 5); // pages 1-5: the 64-bit store wrote two
+    expect(m.mem.read32(V)).toBe(0xcafef00d);
+    expect(m.mem.read32(V + 0x1000)).toBe(1);
+    expect(m.mem.read32(V + 0x1ffc)).toBe(0x01020304);
+    expect(m.mem.read32(V + 0x2000)).toBe(0xcafef00d);
+    expect(m.mem.read32(V + 0x2004)).toBe(0xaaaaaaaa);
+    expect(m.mem.read8(V + 0x3008)).toBe(7);
+    expect(m.mem.read32(V + 0x3000)).toBe(0xcafef00d);
+    expect(m.mem.read32(V + 0x4ffc)).toBe(0x55667788);
+    expect(m.mem.read32(V + 0x5000)).toBe(0x11223344);
+    expect(m.mem.read32(V + 0x5ffc)).toBe(0x01020304);
+    // the template written after the copies: copies keep the old bytes
+    m.mem.write32(V + 0xffc, 0xdeadbeef);
+    expect(m.mem.read32(V + 0x5ffc)).toBe(0x01020304);
+    expect(m.mem.read32(V + 0xffc)).toBe(0xdeadbeef);
+  });
+
+  it("frees a shared frame only with its last page, and zeroing a shared page leaves the others", () => {
+    const m = x64();
+    const pfns = mapped(m, 3);
+    m.mem.memset(V, 0x5a, 0x1000);
+    m.mem.memcpy(V + 0x1000, V, 0x2000 - 0x1000);
+    m.mem.memcpy(V + 0x2000, V, 0x1000);
+    const one = m.phys.residentFrames();
+    m.mem.memset(V + 0x1000, 0, 0x1000); // clear_page of one sharer
+    expect(m.mem.read8(V + 0x1000)).toBe(0);
+    expect(m.mem.read8(V + 0x2000)).toBe(0x5a);
+    m.phys.release(pfns[0]!);
+    expect(m.mem.read8(V)).toBe(0);
+    expect(m.mem.read8(V + 0x2fff)).toBe(0x5a);
+    expect(m.phys.residentFrames()).toBe(one);
+    m.phys.release(pfns[2]!);
+    expect(m.phys.residentFrames()).toBe(one - 1);
+    // the frame came back zeroed: a new page written in one byte reads zero elsewhere
+    m.mem.write8(V + 0x1000, 1);
+    expect(m.mem.read8(V + 0x1001)).toBe(0);
+  });
+
+  it("copying a page with no backing leaves the destination unbacked and zero", () => {
+    const m = x64();
+    mapped(m, 2);
+    m.mem.memset(V + 0x1000, 0x33, 0x1000);
+    const r = m.phys.residentFrames();
+    m.mem.memcpy(V + 0x1000, V, 0x1000);
+    expect(m.phys.residentFrames()).toBe(r - 1);
+    expect(m.mem.read32(V + 0x1800)).toBe(0);
+  });
+});

@@ -85,10 +85,9 @@ function basePtr(pcpu: Percpu, addr: number): string | undefined {
   return fmt !== undefined ? fmt(addr) : addr.toString(16).padStart(pcpu.machine.bits / 4, "0");
 }
 
-/** Copy the static percpu template (`__per_cpu_load`) to a unit at `dst`. */
+/** Copy the static percpu template (`__per_cpu_load`) to a unit at `dst` (the kernel's memcpy). */
 function copyStaticImage(pcpu: Percpu, dst: number, staticSize: number): void {
-  const mem = pcpu.machine.mem;
-  mem.copyIn(dst, mem.copyOut(pcpu.section.perCpuLoad, staticSize));
+  pcpu.machine.mem.memcpy(dst, pcpu.section.perCpuLoad, staticSize);
 }
 
 /**
