@@ -103,6 +103,13 @@ export interface MachineConfig {
   readonly sharedMemory?: boolean;
   /** Largest buddy order (`MAX_PAGE_ORDER`); default 10. */
   readonly maxPageOrder?: number;
+  /**
+   * A whole-page memcpy shares the source's host frame until either page is
+   * written (default true). Invisible to the kernel model; false copies the
+   * bytes at once (the host memory the model spent before copy on write,
+   * kept as the baseline of `pnpm bench scale`).
+   */
+  readonly copyOnWrite?: boolean;
 }
 
 /** `NUMA_NO_NODE`: "the current CPU's node" for allocations, "any node" for memblock. */

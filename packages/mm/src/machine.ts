@@ -164,7 +164,13 @@ export class Machine {
     this.log.attachTask(this.ctx);
     this.wq = new Workqueue(this.ctx, this.log);
     this.faults = new FaultInjector(config.seed ?? 1, this.log);
-    this.phys = new PhysMemory(this.pageShift, config.nodes, this.littleEndian, config.sharedMemory ?? false);
+    this.phys = new PhysMemory(
+      this.pageShift,
+      config.nodes,
+      this.littleEndian,
+      config.sharedMemory ?? false,
+      config.copyOnWrite ?? true,
+    );
     this.pageAlloc = new PageAllocator(
       config.nodes,
       this.pageSize,

@@ -72,6 +72,8 @@ export class PhysMemory {
     readonly littleEndian: boolean,
     /** Slabs are SharedArrayBuffers. */
     readonly shared = false,
+    /** copyPage shares frames (false: copies the bytes at once). */
+    readonly copyOnWrite = true,
   ) {
     if (shared && !sharedMemoryAvailable())
       throw new RangeError("sharedMemory: this host has no SharedArrayBuffer");
@@ -248,6 +250,12 @@ export class PhysMemory {
     const sf = this.frameOf(srcPfn);
     this.release(dstPfn);
     if (sf < 0) return;
+    if (!this.copyOnWrite) {
+      const df = this.materialize(dstPfn);
+      const src = this.offsetOf(sf);
+      this.slabOf(df).set(this.slabOf(sf).subarray(src, src + this.pageSize), this.offsetOf(df));
+      return;
+    }
     this.frameRefs[sf]!++;
     this.leafOf(dstPfn)[dstPfn % LEAF_SIZE] = sf + 1;
     this.changed();

@@ -6,6 +6,7 @@
 
 import type { Benchmark } from "./bench.js";
 import { memsetBenchmark } from "./benchmarks/memset.js";
+import { scaleBenchmark } from "./benchmarks/scale.js";
 import { soakBenchmark } from "./benchmarks/soak.js";
 import { eval2017Benchmark } from "./eval-2017.js";
 import { scalingBenchmark } from "./scaling.js";
@@ -18,6 +19,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   memsetBenchmark,
   eval2017Benchmark,
   scalingBenchmark,
+  scaleBenchmark,
   vmVsKmBenchmark,
   soakBenchmark,
   statsCostBenchmark,

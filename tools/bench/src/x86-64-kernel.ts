@@ -45,6 +45,8 @@ export interface BenchKernelOptions {
   readonly nodes?: number;
   /** Physical memory per node in bytes (sparse: only written pages cost host memory). Default 8 GiB. */
   readonly memPerNode?: number;
+  /** The machine's copy-on-write page frames (default true). */
+  readonly copyOnWrite?: boolean;
 }
 
 function areaFactory(name: AllocatorName): AreaAllocatorFactory {
@@ -70,6 +72,7 @@ export function bootBenchKernel(area: AllocatorName, o: BenchKernelOptions = {})
     staticSize: X86_64.staticSize,
     pageShift: X86_64.pageShift,
     memPerNode: o.memPerNode ?? 8 * 2 ** 30,
+    copyOnWrite: o.copyOnWrite ?? true,
     options: { debugChecks: false, checkFree: false },
   });
 }

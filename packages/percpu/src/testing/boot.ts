@@ -43,6 +43,8 @@ export interface TestKernelOptions {
   readonly observer?: PercpuInit["observer"];
   readonly trace?: PercpuInit["trace"];
   readonly seed?: number;
+  /** The machine's copy-on-write page frames (MachineConfig.copyOnWrite; default true). */
+  readonly copyOnWrite?: boolean;
 }
 
 export interface TestKernel {
@@ -83,6 +85,7 @@ export function bootTestKernel(o: TestKernelOptions): TestKernel {
           nrCpus: cpus,
           cpuToNode,
           seed: o.seed ?? 1,
+          copyOnWrite: o.copyOnWrite ?? true,
         }
       : {
           pageShift,
@@ -96,6 +99,7 @@ export function bootTestKernel(o: TestKernelOptions): TestKernel {
           nrCpus: cpus,
           cpuToNode,
           seed: o.seed ?? 1,
+          copyOnWrite: o.copyOnWrite ?? true,
         };
   const machine = new Machine(config);
   const constants = pcpuConstants({ pageShift, bits, nrCpus: Math.max(cpus, 64), era: o.era ?? "v6" });
