@@ -10,7 +10,7 @@
  * trace saw against what this kernel did.
  */
 
-import { GFP_ATOMIC, GFP_KERNEL } from "@pcpu/mm";
+import { GFP_ATOMIC, GFP_DEFINED_BITS, GFP_KERNEL } from "@pcpu/mm";
 import type { PcpuPtr } from "@pcpu/percpu";
 import { type ParsedTrace, parseTrace } from "@pcpu/percpu-stats";
 import type { Kernel } from "./kernel.js";
@@ -108,7 +108,13 @@ export function replayTrace(k: Kernel, trace: ParsedTrace, opts: ReplayOptions =
         const ok = ev.event === "percpu_alloc_percpu";
         if (ok) tAllocs++;
         else tFail++;
-        const gfp = ok && ev.gfpFlags > 0 ? ev.gfpFlags : ev.isAtomic ? GFP_ATOMIC : GFP_KERNEL;
+        /* Bits this layout does not define (another kernel's config) are dropped, not refused. */
+        const gfp =
+          ok && ev.gfpFlags > 0
+            ? (ev.gfpFlags & GFP_DEFINED_BITS) >>> 0
+            : ev.isAtomic
+              ? GFP_ATOMIC
+              : GFP_KERNEL;
         const callSite = ok ? ev.callSite : undefined;
         const p = ev.reserved
           ? k.percpu.allocReserved(ev.size, ev.align, { callSite })
