@@ -343,6 +343,9 @@ export class Kernel {
     if (this.stats === null) {
       throw new KernelApiError(
         "debugfs: percpu_stats: No such file or directory (CONFIG_PERCPU_STATS is off)",
+        "debugfs",
+        "name",
+        name,
       );
     }
     return percpuStatsText(this.stats, this.pcpu);
