@@ -6,6 +6,7 @@
  * own WARN and NULL, computed in the arch's size_t arithmetic.
  */
 
+import { KernelOops, SleepInAtomicError } from "@pcpu/mm";
 import type { PcpuPtr } from "@pcpu/percpu";
 import { allocPercpuGfp } from "@pcpu/percpu";
 import { describe, expect, it } from "vitest";
@@ -267,5 +268,26 @@ describe.each(ARCHES)("garbage is no longer accepted silently on %s (item 5)", (
       expect(k.percpu.perCpuPtr(q, 3)).toBeLessThan(2 ** vaBits);
       expect(k.percpu.free(q)).toBe(true);
     }
+  });
+});
+
+describe("the documented throws that are not KernelApiError", () => {
+  it("a well-typed address with nothing mapped is the kernel's oops; GFP_KERNEL in atomic context its BUG", () => {
+    const k = boot("x86_64");
+    expect(() => k.mem.read(0, 4)).toThrow(KernelOops);
+    expect(() => k.mem.write(0x1000, 8, 1n)).toThrow(/BUG: unable to handle page fault for address/);
+    expect(() => k.machine.ctx.runAtomic("softirq", () => k.percpu.alloc(16, 8))).toThrow(SleepInAtomicError);
+    expect(k.dmesg().join("\n")).toContain("BUG: sleeping function called from invalid context");
+  });
+  it("an error thrown by onCpu's callback passes through unchanged, and the task is back on CPU 0", () => {
+    const k = boot("arm");
+    const mine = new Error("mine");
+    expect(() =>
+      k.onCpu(3, () => {
+        throw mine;
+      }),
+    ).toThrow(mine);
+    expect(k.machine.ctx.cpu).toBe(0);
+    expect(k.pcpu.lock.isLocked()).toBe(false);
   });
 });

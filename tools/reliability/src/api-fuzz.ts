@@ -748,9 +748,10 @@ export function bootApiKernel(c: AppKernelConfig, seed: number): Kernel {
 export function runApiTrace(trace: ApiTrace): ApiReport {
   const run = new ApiRun(trace);
   try {
-    trace.kernels.forEach((c, i) =>
-      run.kernels.push(new KernelUnderTest(bootApiKernel(c, trace.seed + i), c)),
-    );
+    for (let i = 0; i < trace.kernels.length; i++) {
+      const c = trace.kernels[i]!;
+      run.kernels.push(new KernelUnderTest(bootApiKernel(c, trace.seed + i), c));
+    }
     run.checkAllKernels();
     for (run.step = 0; run.step < trace.ops.length; run.step++) {
       run.apply(trace.ops[run.step]!);
