@@ -67,6 +67,32 @@ export function refuse(fn: string, argument: string, what: string, value: unknow
   );
 }
 
+/*
+ * The refusals are out of line so the checks stay small enough for V8 to
+ * inline at every call site: the hot path is a few compares.
+ */
+function badSizeT(fn: string, argument: string, v: unknown, bits: number): never {
+  return refuse(fn, argument, `a size_t (an integer in [0, ${pow2(bits)}))`, v);
+}
+function badAddr(fn: string, argument: string, v: unknown, vaBits: number): never {
+  return refuse(fn, argument, `an address of the machine (an integer in [0, ${pow2(vaBits)}))`, v);
+}
+function badPtr(fn: string, argument: string, v: unknown, ptrBits: number): never {
+  return refuse(fn, argument, `a percpu pointer (an integer in [0, ${pow2(ptrBits)}))`, v);
+}
+function badCpu(fn: string, v: unknown, nrCpus: number): never {
+  return refuse(fn, "cpu", `a possible CPU (0-${nrCpus - 1})`, v);
+}
+function badValue(fn: string, argument: string, v: unknown, width: number): never {
+  if (width === 8) return refuse(fn, argument, "a bigint in [-2^63, 2^64) for width 8", v);
+  const bits = width * 8;
+  return refuse(fn, argument, `an integer in [-2^${bits - 1}, 2^${bits}) for width ${width}`, v);
+}
+
+const TWO32 = 2 ** 32;
+const TWO53 = 2 ** 53;
+const TWO64 = 2 ** 64;
+
 /** `2^bits` for the range text. */
 function pow2(bits: number): string {
   return `2^${bits}`;
@@ -78,8 +104,8 @@ function pow2(bits: number): string {
  * pass, so pcpu_alloc gives its own WARN and NULL.
  */
 export function checkSizeT(fn: string, argument: string, v: unknown, bits: 32 | 64): asserts v is number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= 2 ** bits) {
-    refuse(fn, argument, `a size_t (an integer in [0, ${pow2(bits)}))`, v);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= (bits === 32 ? TWO32 : TWO64)) {
+    badSizeT(fn, argument, v, bits);
   }
 }
 
@@ -88,9 +114,15 @@ export function checkSizeT(fn: string, argument: string, v: unknown, bits: 32 | 
  * [0, 2^vaBits) (32-bit arches: the whole unsigned long; 64-bit arches: the
  * model's internal form, what perCpuPtr and alloc return).
  */
-export function checkAddr(fn: string, argument: string, v: unknown, vaBits: number): asserts v is number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= 2 ** vaBits) {
-    refuse(fn, argument, `an address of the machine (an integer in [0, ${pow2(vaBits)}))`, v);
+export function checkAddr(
+  fn: string,
+  argument: string,
+  v: unknown,
+  vaBits: number,
+  end: number,
+): asserts v is number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= end) {
+    badAddr(fn, argument, v, vaBits);
   }
 }
 
@@ -101,16 +133,16 @@ export function checkAddr(fn: string, argument: string, v: unknown, vaBits: numb
  * address, so it need not lie below 2^vaBits: s390's vmalloc chunks give
  * pointers above 2^42). `ptrBits` is 32 or 53.
  */
-export function checkPtr(fn: string, argument: string, v: unknown, ptrBits: number): asserts v is number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= 2 ** ptrBits) {
-    refuse(fn, argument, `a percpu pointer (an integer in [0, ${pow2(ptrBits)}))`, v);
+export function checkPtr(fn: string, argument: string, v: unknown, ptrBits: 32 | 53): asserts v is number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= (ptrBits === 32 ? TWO32 : TWO53)) {
+    badPtr(fn, argument, v, ptrBits);
   }
 }
 
 /** A possible CPU: an integer in [0, nr_cpu_ids). */
 export function checkCpu(fn: string, v: unknown, nrCpus: number): asserts v is number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= nrCpus) {
-    refuse(fn, "cpu", `a possible CPU (0-${nrCpus - 1})`, v);
+    badCpu(fn, v, nrCpus);
   }
 }
 
@@ -130,13 +162,13 @@ const S64_MIN = -(1n << 63n);
  */
 export function checkValue(fn: string, argument: string, width: PcpuWidth, v: unknown): void {
   if (width === 8) {
-    if (typeof v !== "bigint" || v < S64_MIN || v >= U64_END)
-      refuse(fn, argument, "a bigint in [-2^63, 2^64) for width 8", v);
+    if (typeof v !== "bigint" || v < S64_MIN || v >= U64_END) badValue(fn, argument, v, 8);
     return;
   }
-  const bits = width * 8;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < -(2 ** (bits - 1)) || v >= 2 ** bits) {
-    refuse(fn, argument, `an integer in [-2^${bits - 1}, 2^${bits}) for width ${width}`, v);
+  const min = width === 4 ? -0x8000_0000 : width === 2 ? -0x8000 : -0x80;
+  const end = width === 4 ? 0x1_0000_0000 : width === 2 ? 0x1_0000 : 0x100;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v >= end) {
+    badValue(fn, argument, v, width);
   }
 }
 

@@ -203,6 +203,7 @@ export class Kernel {
     /* size_t and unsigned long width, and the machine's address space (see boundary.ts). */
     const bits = pcpu.machine.bits;
     const vaBits = p.machine.config.vaBits;
+    const vaEnd = 2 ** vaBits;
     const ptrBits = bits === 32 ? 32 : 53;
     const nrCpus = pcpu.nrPossibleCpus;
     this.percpu = {
@@ -241,7 +242,7 @@ export class Kernel {
     const m = p.machine.mem;
     this.mem = {
       read<W extends PcpuWidth>(addr: number, width: W): PcpuValue<W> {
-        checkAddr("mem.read", "addr", addr, vaBits);
+        checkAddr("mem.read", "addr", addr, vaBits, vaEnd);
         checkWidth("mem.read", width);
         const v =
           width === 1
@@ -254,7 +255,7 @@ export class Kernel {
         return v as PcpuValue<W>;
       },
       write<W extends PcpuWidth>(addr: number, width: W, value: PcpuValue<W>): void {
-        checkAddr("mem.write", "addr", addr, vaBits);
+        checkAddr("mem.write", "addr", addr, vaBits, vaEnd);
         checkWidth("mem.write", width);
         checkValue("mem.write", "value", width, value);
         if (width === 8) m.write64(addr, BigInt.asUintN(64, value as bigint));
@@ -381,7 +382,7 @@ export class Kernel {
 
   /** An address as the arch prints it (`%px`, no 0x). */
   formatAddr(addr: number): string {
-    checkAddr("formatAddr", "addr", addr, this.machine.config.vaBits);
+    checkAddr("formatAddr", "addr", addr, this.machine.config.vaBits, 2 ** this.machine.config.vaBits);
     return this.machine.formatAddr(addr);
   }
 
