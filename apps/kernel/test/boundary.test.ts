@@ -11,8 +11,11 @@ import type { PcpuPtr } from "@pcpu/percpu";
 import { allocPercpuGfp } from "@pcpu/percpu";
 import { describe, expect, it } from "vitest";
 import type { ArchName } from "../src/api.js";
+import { ConfigError } from "../src/config.js";
 import { KernelApiError } from "../src/kernel.js";
 import { bootKernel } from "../src/registry.js";
+import { parseTraceForReplay, replayTrace } from "../src/replay.js";
+import { runWorkload } from "../src/report.js";
 
 const ARCHES: readonly ArchName[] = ["x86_64", "i386", "arm", "sparc32", "s390"];
 const BITS: Record<ArchName, 32 | 64> = { x86_64: 64, i386: 32, arm: 32, sparc32: 32, s390: 64 };
@@ -289,5 +292,38 @@ describe("the documented throws that are not KernelApiError", () => {
     ).toThrow(mine);
     expect(k.machine.ctx.cpu).toBe(0);
     expect(k.pcpu.lock.isLocked()).toBe(false);
+  });
+});
+
+describe("the other entry points: bootKernel's config, runWorkload, replay", () => {
+  it("a config with a bigint, NaN or an array is a ConfigError naming the setting, never a raw TypeError", () => {
+    expect(() => bootKernel({ cpus: 8n as never })).toThrow(new ConfigError("cpus", "8n is not an integer"));
+    expect(() => bootKernel({ seed: Number.NaN as never })).toThrow(
+      new ConfigError("seed", "NaN is not an integer"),
+    );
+    expect(() => bootKernel([] as never)).toThrow(new ConfigError("config", "must be an object"));
+  });
+  it("runWorkload refuses a name that is not a workload and options of the wrong type with KernelApiError", () => {
+    const k = boot("arm");
+    const before = state(k);
+    for (const [name, opts, argument] of [
+      ["nope", {}, "name"],
+      ["toString", {}, "name"],
+      [5, {}, "name"],
+      ["counters", 5, "opts"],
+      ["counters", { ops: -1 }, "opts.ops"],
+      ["counters", { ops: 8n }, "opts.ops"],
+      ["counters", { scale: Number.NaN }, "opts.scale"],
+      ["counters", { seed: "x" }, "opts.seed"],
+      ["counters", { onProgress: 1 }, "opts.onProgress"],
+    ] as const) {
+      expect(apiError(() => runWorkload(k, name as never, opts as never)).argument).toBe(argument);
+    }
+    expect(state(k)).toBe(before);
+  });
+  it("replay refuses what is not a trace with KernelApiError", () => {
+    const k = boot("arm");
+    expect(apiError(() => parseTraceForReplay(5 as never)).argument).toBe("text");
+    expect(apiError(() => replayTrace(k, {} as never)).argument).toBe("trace");
   });
 });
