@@ -314,6 +314,8 @@ describe("the other entry points: bootKernel's config, runWorkload, replay", () 
       ["counters", { ops: -1 }, "opts.ops"],
       ["counters", { ops: 8n }, "opts.ops"],
       ["counters", { scale: Number.NaN }, "opts.scale"],
+      ["counters", { scale: null }, "opts.scale"],
+      ["counters", { ops: null }, "opts.ops"],
       ["counters", { seed: "x" }, "opts.seed"],
       ["counters", { onProgress: 1 }, "opts.onProgress"],
     ] as const) {

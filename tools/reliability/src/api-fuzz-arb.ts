@@ -7,6 +7,7 @@
  * Everything shrinks toward fewer kernels, fewer calls, valid arguments.
  */
 
+import { WORKLOAD_NAMES, type WorkloadName } from "@pcpu/kernel";
 import fc from "fast-check";
 import type { AppKernelConfig, ThisCpuFn } from "./api.js";
 import {
@@ -150,6 +151,16 @@ const ops: { weight: number; arbitrary: fc.Arbitrary<ApiOp> }[] = [
     }),
   },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("throw-in-oncpu" as const), k: kArb, cpu: cpuArb }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant("workload" as const),
+      k: kArb,
+      name: fc.constantFrom<WorkloadName>(...WORKLOAD_NAMES),
+      ops: fc.integer({ min: 1, max: 12 }),
+      bad: badArb("name", "opts.ops", "opts.scale", "opts.seed"),
+    }),
+  },
 ];
 
 /** Drops `bad: undefined` so traces print as compact JSON. */

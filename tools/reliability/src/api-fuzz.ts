@@ -21,7 +21,15 @@
  * balance work queued and run twice: nothing leaks (checkNoLeak).
  */
 
-import { bootKernel, type Kernel, KernelApiError, type ThisCpuOps } from "@pcpu/kernel";
+import {
+  bootKernel,
+  type Kernel,
+  KernelApiError,
+  runWorkload,
+  type ThisCpuOps,
+  WORKLOAD_NAMES,
+  type WorkloadName,
+} from "@pcpu/kernel";
 import { MAX_PAGE_ORDER } from "@pcpu/mm";
 import type { PcpuPtr, PcpuWidth } from "@pcpu/percpu";
 import type { AppKernelConfig, ThisCpuFn } from "./api.js";
@@ -131,7 +139,15 @@ export type ApiOp =
     }
   | { readonly op: "work"; readonly k: number; readonly kick: boolean }
   | { readonly op: "query"; readonly k: number; readonly what: ApiQuery; readonly bad?: Bad }
-  | { readonly op: "throw-in-oncpu"; readonly k: number; readonly cpu: number };
+  | { readonly op: "throw-in-oncpu"; readonly k: number; readonly cpu: number }
+  /** A workload of @pcpu/kernel on the same kernel (it frees what it allocates; ours must keep their bytes). */
+  | {
+      readonly op: "workload";
+      readonly k: number;
+      readonly name: WorkloadName;
+      readonly ops: number;
+      readonly bad?: Bad;
+    };
 
 /** A replayable API fuzz run: the kernels alive at once, a seed, the calls. */
 export interface ApiTrace {
@@ -158,6 +174,7 @@ export interface ApiReport {
   workRuns: number;
   queries: number;
   callbackThrows: number;
+  workloads: number;
   /** Full checks run (every kernel after every step, and at the end). */
   checks: number;
   peakLive: number;
@@ -178,6 +195,7 @@ export function emptyApiReport(): ApiReport {
     workRuns: 0,
     queries: 0,
     callbackThrows: 0,
+    workloads: 0,
     checks: 0,
     peakLive: 0,
     peakChunks: 0,
@@ -518,6 +536,40 @@ class ApiRun {
       case "query":
         this.query(t, op);
         return;
+      case "workload": {
+        const g = (arg: string, v: unknown) => {
+          const b = garbage(op.bad, arg);
+          return b.hit ? b.v : v;
+        };
+        const name = g("name", op.name);
+        const ops = g("opts.ops", op.ops);
+        const scale = g("opts.scale", 1);
+        const seed = g("opts.seed", op.ops + 1);
+        let refuse: { arg: string; value: unknown } | null = null;
+        if (typeof name !== "string" || !(WORKLOAD_NAMES as readonly string[]).includes(name))
+          refuse = { arg: "name", value: name };
+        /* undefined is each option's default (the workload's ops, scale 1, the kernel's seed). */ else if (
+          ops !== undefined &&
+          !(isInt(ops) && ops >= 0 && ops <= Number.MAX_SAFE_INTEGER)
+        )
+          refuse = { arg: "opts.ops", value: ops };
+        else if (scale !== undefined && !(typeof scale === "number" && scale > 0 && scale <= 1024))
+          refuse = { arg: "opts.scale", value: scale };
+        else if (seed !== undefined && !(isInt(seed) && Number.isSafeInteger(seed)))
+          refuse = { arg: "opts.seed", value: seed };
+        /* Well-typed garbage that would make the run long (default or 2^31 operations, scale 512) is not run. */
+        if (refuse === null && (ops === undefined || (ops as number) > 64 || ((scale ?? 1) as number) > 2))
+          return;
+        this.call(t, `runWorkload(${String(name)})`, refuse, () =>
+          runWorkload(k, name as WorkloadName, {
+            ops: ops as number,
+            scale: scale as number,
+            seed: seed as number,
+          }),
+        );
+        if (refuse === null) this.r.workloads++;
+        return;
+      }
       case "throw-in-oncpu": {
         const marker = new Error("the caller's own error");
         let caught: unknown = null;

@@ -75,8 +75,8 @@ export class Rng {
 /** Resolved ops, scale and seed. */
 export function workloadParams(kernel: Kernel, w: { defaultOps: number }, o: WorkloadOptions) {
   if (o === null || typeof o !== "object") refuse("runWorkload", "opts", "an object", o);
-  const ops = o.ops ?? w.defaultOps;
-  const scale = o.scale ?? 1;
+  const ops = o.ops === undefined ? w.defaultOps : o.ops;
+  const scale = o.scale === undefined ? 1 : o.scale;
   if (typeof ops !== "number" || !Number.isSafeInteger(ops) || ops < 0)
     refuse("runWorkload", "opts.ops", "a non-negative integer", ops);
   if (typeof scale !== "number" || !(scale > 0 && scale <= 1024))
@@ -85,7 +85,7 @@ export function workloadParams(kernel: Kernel, w: { defaultOps: number }, o: Wor
     refuse("runWorkload", "opts.seed", "an integer", o.seed);
   if (o.onProgress !== undefined && typeof o.onProgress !== "function")
     refuse("runWorkload", "opts.onProgress", "a function", o.onProgress);
-  const rng = new Rng(o.seed ?? kernel.config.seed);
+  const rng = new Rng(o.seed === undefined ? kernel.config.seed : o.seed);
   const progress = o.onProgress ?? null;
   const every = Math.max(1, Math.floor(ops / 200));
   const tick = (done: number) => {
