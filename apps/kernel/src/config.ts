@@ -103,13 +103,25 @@ export function parseBool(v: unknown): boolean | null {
   return null;
 }
 
+/** A value as the user gave it, for a message: never throws (bigints print as `8n`, NaN as NaN). */
+function shown(v: unknown): string {
+  if (typeof v === "bigint") return `${v}n`;
+  if (typeof v === "number" || v === undefined || typeof v === "symbol" || typeof v === "function")
+    return String(v);
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}
+
 /** A size with a message naming the setting when it is not one. */
 function sizeOf(setting: string, v: unknown): number {
   const n = parseSize(v);
   if (n === null) {
     throw new ConfigError(
       setting,
-      `${JSON.stringify(v)} is not a size (use a number, hex, or a K/M/G suffix: 4096, 0x1000, 32K)`,
+      `${shown(v)} is not a size (use a number, hex, or a K/M/G suffix: 4096, 0x1000, 32K)`,
     );
   }
   return n;
@@ -118,7 +130,7 @@ function sizeOf(setting: string, v: unknown): number {
 function intOf(setting: string, v: unknown, min: number): number {
   const n = parseSize(v);
   if (n === null || /[kKmMgG]$/.test(String(v).trim())) {
-    throw new ConfigError(setting, `${JSON.stringify(v)} is not an integer`);
+    throw new ConfigError(setting, `${shown(v)} is not an integer`);
   }
   if (n < min) throw new ConfigError(setting, `${n} must be at least ${min}`);
   return n;
@@ -126,14 +138,13 @@ function intOf(setting: string, v: unknown, min: number): number {
 
 function boolOf(setting: string, v: unknown): boolean {
   const b = parseBool(v);
-  if (b === null)
-    throw new ConfigError(setting, `${JSON.stringify(v)} is not on/off (true, false, on, off, y, n)`);
+  if (b === null) throw new ConfigError(setting, `${shown(v)} is not on/off (true, false, on, off, y, n)`);
   return b;
 }
 
 function oneOf<T extends string>(setting: string, v: unknown, allowed: readonly T[]): T {
   if (typeof v === "string" && (allowed as readonly string[]).includes(v)) return v as T;
-  throw new ConfigError(setting, `${JSON.stringify(v)} is not one of ${allowed.join(", ")}`);
+  throw new ConfigError(setting, `${shown(v)} is not one of ${allowed.join(", ")}`);
 }
 
 /**
@@ -225,7 +236,8 @@ export function mergeConfigs(...layers: readonly KernelConfig[]): KernelConfig {
  * @throws ConfigError naming the first setting that cannot work
  */
 export function resolveConfig(input: KernelConfig, lookup: ArchLookup): ResolvedKernelConfig {
-  if (input === null || typeof input !== "object") throw new ConfigError("config", "must be an object");
+  if (input === null || typeof input !== "object" || Array.isArray(input))
+    throw new ConfigError("config", "must be an object");
   for (const k of Object.keys(input)) {
     if (!(CONFIG_KEYS as readonly string[]).includes(k))
       throw new ConfigError(k, `unknown setting (known: ${CONFIG_KEYS.join(", ")})`);
@@ -287,7 +299,7 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
   const seed = intOf("seed", c.seed, 0);
 
   if (!isPcpuEra(c.era))
-    throw new ConfigError("era", `${JSON.stringify(c.era)} is not one of ${PCPU_ERAS.join(", ")}`);
+    throw new ConfigError("era", `${shown(c.era)} is not one of ${PCPU_ERAS.join(", ")}`);
   const era: PcpuEra = c.era;
   if (!def.eras.includes(era))
     throw new ConfigError("era", `${arch} models the eras ${def.eras.join(", ")}, not ${era}`);

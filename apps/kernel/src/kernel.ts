@@ -8,7 +8,7 @@
  * stay reachable (`machine`, `pcpu`) for tools that need more.
  */
 
-import { GFP_ATOMIC, GFP_KERNEL, GFP_NOWAIT, LOGLEVEL_DEBUG, type LogLevel, type Machine } from "@pcpu/mm";
+import { LOGLEVEL_DEBUG, LOGLEVEL_EMERG, type LogLevel, type Machine } from "@pcpu/mm";
 import {
   allocPercpuGfp,
   allocReservedPercpu,
@@ -42,45 +42,24 @@ import {
   type TraceFraming,
 } from "@pcpu/percpu-stats";
 import type { GfpArg, KernelCounters, ResolvedKernelConfig } from "./api.js";
+import {
+  checkAddr,
+  checkAllocOpts,
+  checkCpu,
+  checkPtr,
+  checkSizeT,
+  checkValue,
+  checkWidth,
+  gfpFlags,
+  KernelApiError,
+  refuse,
+} from "./boundary.js";
+
+export { gfpFlags, KernelApiError } from "./boundary.js";
 
 /** Options of one allocation (the `%pS` call site the alloc tracepoint prints). */
 export interface KernelAllocOpts {
   readonly callSite?: string;
-}
-
-/** A misuse of the kernel object by its caller (bad width, unknown debugfs file, ...). */
-export class KernelApiError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "KernelApiError";
-  }
-}
-
-/** The gfp flags of a GfpArg. */
-export function gfpFlags(gfp: GfpArg): number {
-  if (typeof gfp === "number") {
-    if (!Number.isInteger(gfp) || gfp < 0)
-      throw new KernelApiError(`gfp flags must be a non-negative integer, got ${gfp}`);
-    return gfp;
-  }
-  switch (gfp) {
-    case "GFP_KERNEL":
-      return GFP_KERNEL;
-    case "GFP_NOWAIT":
-      return GFP_NOWAIT;
-    case "GFP_ATOMIC":
-      return GFP_ATOMIC;
-    default:
-      throw new KernelApiError(
-        `unknown gfp ${JSON.stringify(gfp)}; use GFP_KERNEL, GFP_NOWAIT or GFP_ATOMIC`,
-      );
-  }
-}
-
-function checkWidth(width: number): asserts width is PcpuWidth {
-  if (width !== 1 && width !== 2 && width !== 4 && width !== 8) {
-    throw new KernelApiError(`width must be 1, 2, 4 or 8 bytes, got ${width}`);
-  }
 }
 
 /**
@@ -221,28 +200,41 @@ export class Kernel {
     this.counters = p.counters;
     const pcpu = p.pcpu;
     const counters = p.counters;
+    /* size_t and unsigned long width, and the machine's address space (see boundary.ts). */
+    const bits = pcpu.machine.bits;
+    const vaBits = p.machine.config.vaBits;
+    const vaEnd = 2 ** vaBits;
+    const ptrBits = bits === 32 ? 32 : 53;
+    const nrCpus = pcpu.nrPossibleCpus;
     this.percpu = {
       alloc(size, align, gfp = "GFP_KERNEL", opts) {
-        const ptr = allocPercpuGfp(pcpu, size, align, gfpFlags(gfp), opts);
+        checkSizeT("percpu.alloc", "size", size, bits);
+        checkSizeT("percpu.alloc", "align", align, bits);
+        const flags = gfpFlags(gfp, "percpu.alloc");
+        checkAllocOpts("percpu.alloc", opts);
+        const ptr = allocPercpuGfp(pcpu, size, align, flags, opts);
         if (ptr === null) counters.failures++;
         else counters.allocs++;
         return ptr;
       },
       allocReserved(size, align, opts) {
+        checkSizeT("percpu.allocReserved", "size", size, bits);
+        checkSizeT("percpu.allocReserved", "align", align, bits);
+        checkAllocOpts("percpu.allocReserved", opts);
         const ptr = allocReservedPercpu(pcpu, size, align, opts);
         if (ptr === null) counters.failures++;
         else counters.allocs++;
         return ptr;
       },
       free(ptr) {
+        if (ptr !== null) checkPtr("percpu.free", "ptr", ptr, ptrBits);
         const ok = freePercpu(pcpu, ptr);
-        if (ok && ptr !== null) counters.frees++;
+        if (ok && ptr !== null && ptr !== 0) counters.frees++;
         return ok;
       },
       perCpuPtr(ptr, cpu) {
-        if (!Number.isInteger(cpu) || cpu < 0 || cpu >= pcpu.nrPossibleCpus) {
-          throw new KernelApiError(`cpu ${cpu} is not a possible CPU (0-${pcpu.nrPossibleCpus - 1})`);
-        }
+        checkPtr("percpu.perCpuPtr", "ptr", ptr, ptrBits);
+        checkCpu("percpu.perCpuPtr", cpu, nrCpus);
         return perCpuPtr(pcpu, ptr, cpu);
       },
       nrPages: () => pcpu.pcpuNrPages(),
@@ -250,7 +242,8 @@ export class Kernel {
     const m = p.machine.mem;
     this.mem = {
       read<W extends PcpuWidth>(addr: number, width: W): PcpuValue<W> {
-        checkWidth(width);
+        checkAddr("mem.read", "addr", addr, vaBits, vaEnd);
+        checkWidth("mem.read", width);
         const v =
           width === 1
             ? m.read8(addr)
@@ -262,22 +255,59 @@ export class Kernel {
         return v as PcpuValue<W>;
       },
       write<W extends PcpuWidth>(addr: number, width: W, value: PcpuValue<W>): void {
-        checkWidth(width);
-        if (width === 8) m.write64(addr, BigInt.asUintN(64, BigInt(value)));
-        else if (width === 4) m.write32(addr, Number(value) >>> 0);
-        else if (width === 2) m.write16(addr, Number(value) & 0xffff);
-        else m.write8(addr, Number(value) & 0xff);
+        checkAddr("mem.write", "addr", addr, vaBits, vaEnd);
+        checkWidth("mem.write", width);
+        checkValue("mem.write", "value", width, value);
+        if (width === 8) m.write64(addr, BigInt.asUintN(64, value as bigint));
+        else if (width === 4) m.write32(addr, (value as number) >>> 0);
+        else if (width === 2) m.write16(addr, (value as number) & 0xffff);
+        else m.write8(addr, (value as number) & 0xff);
       },
     };
+    /* this_cpu_*(ptr, width[, value]): the pointer, the width and every value checked first. */
+    const op = (fn: string, ptr: unknown, width: unknown): void => {
+      checkPtr(fn, "ptr", ptr, ptrBits);
+      checkWidth(fn, width);
+    };
     this.thisCpu = {
-      read: (ptr, width) => thisCpuRead(pcpu, ptr, width),
-      write: (ptr, width, v) => thisCpuWrite(pcpu, ptr, width, v),
-      add: (ptr, width, v) => thisCpuAdd(pcpu, ptr, width, v),
-      sub: (ptr, width, v) => thisCpuSub(pcpu, ptr, width, v),
-      inc: (ptr, width) => thisCpuInc(pcpu, ptr, width),
-      dec: (ptr, width) => thisCpuDec(pcpu, ptr, width),
-      xchg: (ptr, width, v) => thisCpuXchg(pcpu, ptr, width, v),
-      cmpxchg: (ptr, width, old, v) => thisCpuCmpxchg(pcpu, ptr, width, old, v),
+      read(ptr, width) {
+        op("thisCpu.read", ptr, width);
+        return thisCpuRead(pcpu, ptr, width);
+      },
+      write(ptr, width, v) {
+        op("thisCpu.write", ptr, width);
+        checkValue("thisCpu.write", "value", width, v);
+        thisCpuWrite(pcpu, ptr, width, v);
+      },
+      add(ptr, width, v) {
+        op("thisCpu.add", ptr, width);
+        checkValue("thisCpu.add", "value", width, v);
+        thisCpuAdd(pcpu, ptr, width, v);
+      },
+      sub(ptr, width, v) {
+        op("thisCpu.sub", ptr, width);
+        checkValue("thisCpu.sub", "value", width, v);
+        thisCpuSub(pcpu, ptr, width, v);
+      },
+      inc(ptr, width) {
+        op("thisCpu.inc", ptr, width);
+        thisCpuInc(pcpu, ptr, width);
+      },
+      dec(ptr, width) {
+        op("thisCpu.dec", ptr, width);
+        thisCpuDec(pcpu, ptr, width);
+      },
+      xchg(ptr, width, v) {
+        op("thisCpu.xchg", ptr, width);
+        checkValue("thisCpu.xchg", "value", width, v);
+        return thisCpuXchg(pcpu, ptr, width, v);
+      },
+      cmpxchg(ptr, width, old, v) {
+        op("thisCpu.cmpxchg", ptr, width);
+        checkValue("thisCpu.cmpxchg", "old", width, old);
+        checkValue("thisCpu.cmpxchg", "value", width, v);
+        return thisCpuCmpxchg(pcpu, ptr, width, old, v);
+      },
     };
   }
 
@@ -286,9 +316,8 @@ export class Kernel {
    * back), with the this_cpu operations of that CPU.
    */
   onCpu<T>(cpu: number, fn: (thisCpu: ThisCpuOps) => T): T {
-    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.pcpu.nrPossibleCpus) {
-      throw new KernelApiError(`cpu ${cpu} is not a possible CPU (0-${this.pcpu.nrPossibleCpus - 1})`);
-    }
+    checkCpu("onCpu", cpu, this.pcpu.nrPossibleCpus);
+    if (typeof fn !== "function") refuse("onCpu", "fn", "a function", fn);
     return this.machine.ctx.runOnCpu(cpu, () => fn(this.thisCpu));
   }
 
@@ -299,15 +328,25 @@ export class Kernel {
 
   /** The kernel log as `dmesg -t` shows it, down to `level` (default: debug included). */
   dmesg(level: LogLevel = LOGLEVEL_DEBUG): string[] {
+    if (
+      level !== LOGLEVEL_DEBUG &&
+      !(Number.isInteger(level) && level >= LOGLEVEL_EMERG && level < LOGLEVEL_DEBUG)
+    )
+      refuse("dmesg", "level", "a log level (an integer 0-7)", level);
     return this.machine.log.dmesg(level);
   }
 
   /** A debugfs file; only `percpu_stats` (CONFIG_PERCPU_STATS) exists. */
   debugfs(name: "percpu_stats"): string {
-    if (name !== "percpu_stats") throw new KernelApiError(`debugfs: ${name}: No such file or directory`);
+    if (typeof name !== "string") refuse("debugfs", "name", "a file name (string)", name);
+    if (name !== "percpu_stats")
+      throw new KernelApiError(`debugfs: ${name}: No such file or directory`, "debugfs", "name", name);
     if (this.stats === null) {
       throw new KernelApiError(
         "debugfs: percpu_stats: No such file or directory (CONFIG_PERCPU_STATS is off)",
+        "debugfs",
+        "name",
+        name,
       );
     }
     return percpuStatsText(this.stats, this.pcpu);
@@ -343,6 +382,7 @@ export class Kernel {
 
   /** An address as the arch prints it (`%px`, no 0x). */
   formatAddr(addr: number): string {
+    checkAddr("formatAddr", "addr", addr, this.machine.config.vaBits, 2 ** this.machine.config.vaBits);
     return this.machine.formatAddr(addr);
   }
 

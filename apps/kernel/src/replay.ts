@@ -10,9 +10,10 @@
  * trace saw against what this kernel did.
  */
 
-import { GFP_ATOMIC, GFP_KERNEL } from "@pcpu/mm";
+import { GFP_ATOMIC, GFP_DEFINED_BITS, GFP_KERNEL } from "@pcpu/mm";
 import type { PcpuPtr } from "@pcpu/percpu";
 import { type ParsedTrace, parseTrace } from "@pcpu/percpu-stats";
+import { refuse } from "./boundary.js";
 import type { Kernel } from "./kernel.js";
 
 /** Alloc/free/chunk counts of one side. */
@@ -65,6 +66,7 @@ export interface ReplayOptions {
  * @throws TraceParseError for a malformed trace
  */
 export function parseTraceForReplay(text: string): ParsedTrace {
+  if (typeof text !== "string") refuse("parseTraceForReplay", "text", "a string (ftrace text)", text);
   const ids = new Map<string, number>();
   return parseTrace(text, {
     parsePtr: (hex) => {
@@ -81,6 +83,9 @@ export function parseTraceForReplay(text: string): ParsedTrace {
 
 /** Replays a parsed trace on a kernel. */
 export function replayTrace(k: Kernel, trace: ParsedTrace, opts: ReplayOptions = {}): ReplayReport {
+  if (trace === null || typeof trace !== "object" || !Array.isArray(trace.records))
+    refuse("replayTrace", "trace", "a parsed trace (parseTraceForReplay)", trace);
+  if (opts === null || typeof opts !== "object") refuse("replayTrace", "opts", "an object", opts);
   const ctx = k.machine.ctx;
   const cpus = k.config.cpus;
   const before = k.snapshot();
@@ -108,7 +113,13 @@ export function replayTrace(k: Kernel, trace: ParsedTrace, opts: ReplayOptions =
         const ok = ev.event === "percpu_alloc_percpu";
         if (ok) tAllocs++;
         else tFail++;
-        const gfp = ok && ev.gfpFlags > 0 ? ev.gfpFlags : ev.isAtomic ? GFP_ATOMIC : GFP_KERNEL;
+        /* Bits this layout does not define (another kernel's config) are dropped, not refused. */
+        const gfp =
+          ok && ev.gfpFlags > 0
+            ? (ev.gfpFlags & GFP_DEFINED_BITS) >>> 0
+            : ev.isAtomic
+              ? GFP_ATOMIC
+              : GFP_KERNEL;
         const callSite = ok ? ev.callSite : undefined;
         const p = ev.reserved
           ? k.percpu.allocReserved(ev.size, ev.align, { callSite })

@@ -4,6 +4,7 @@
  * text tables the CLI prints.
  */
 
+import { refuse } from "./boundary.js";
 import type { Kernel, KernelSnapshot } from "./kernel.js";
 import { WORKLOADS } from "./workloads/all.js";
 import type { WorkloadName, WorkloadOptions, WorkloadResult } from "./workloads/workload.js";
@@ -20,8 +21,9 @@ export interface RunSummary extends KernelSnapshot {
 
 /** Runs a workload on a kernel; the counters count from the kernel's state before the run. */
 export function runWorkload(kernel: Kernel, name: WorkloadName, opts: WorkloadOptions = {}): RunSummary {
+  if (typeof name !== "string" || !Object.hasOwn(WORKLOADS, name))
+    refuse("runWorkload", "name", `one of ${Object.keys(WORKLOADS).join(", ")}`, name);
   const w = WORKLOADS[name];
-  if (w === undefined) throw new RangeError(`unknown workload ${name}`);
   const t0 = performance.now();
   const before = kernel.snapshot();
   const r: WorkloadResult = w.run(kernel, opts);

@@ -30,6 +30,19 @@ export const __GFP_ZEROTAGS = 0x800000;
 
 export const __GFP_RECLAIM = __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM;
 
+/**
+ * `__GFP_BITS_SHIFT` / `__GFP_BITS_MASK`: the flag bits of this layout
+ * (___GFP_LAST_BIT without CONFIG_KASAN_HW_TAGS, CONFIG_LOCKDEP or
+ * CONFIG_SLAB_OBJ_EXT). Bit 0x200 inside the mask is `___GFP_UNUSED_BIT`.
+ * @kernel include/linux/gfp_types.h __GFP_BITS_MASK
+ */
+export const __GFP_BITS_SHIFT = 24;
+export const __GFP_BITS_MASK = (1 << __GFP_BITS_SHIFT) - 1;
+/** `___GFP_UNUSED_BIT` (0x200): inside __GFP_BITS_MASK, but no flag. */
+export const ___GFP_UNUSED = 0x200;
+/** Every bit that names a flag in this layout: `__GFP_BITS_MASK` without the unused bit. */
+export const GFP_DEFINED_BITS = __GFP_BITS_MASK & ~___GFP_UNUSED;
+
 export const GFP_ATOMIC = __GFP_HIGH | __GFP_KSWAPD_RECLAIM;
 export const GFP_KERNEL = __GFP_RECLAIM | __GFP_IO | __GFP_FS;
 export const GFP_KERNEL_ACCOUNT = GFP_KERNEL | __GFP_ACCOUNT;

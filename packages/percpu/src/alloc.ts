@@ -39,8 +39,31 @@ export interface PcpuAllocOpts {
 
 const DEFAULT_CALL_SITE = "__alloc_percpu_gfp+0x0/0x0";
 
+/** `is_power_of_2(x)` for any size_t a number holds (not only 32-bit ones). */
 function isPowerOf2(x: number): boolean {
-  return x > 0 && (x & (x - 1)) === 0;
+  if (x <= 0x4000_0000) return x > 0 && (x & (x - 1)) === 0;
+  return x === 2 ** Math.round(Math.log2(x));
+}
+
+/** `%zu` of a size_t held in a number: exact digits also above 2^53 (the warning path only). */
+function zu(n: number): string {
+  return Number.isSafeInteger(n) ? String(n) : BigInt(n).toString();
+}
+
+/** Largest size whose ALIGN(size, PCPU_MIN_ALLOC_SIZE) int32 arithmetic gets right. */
+const PCPU_ALIGN_FAST_MAX = 0x7fff_fff0;
+
+/**
+ * `ALIGN(size, PCPU_MIN_ALLOC_SIZE)` in the arithmetic of a `bits`-bit
+ * size_t: exact for every size_t a number holds, and wrapping to 0 at the
+ * top as the C expression does (a 32-bit kernel asked for 0xfffffffd bytes
+ * rounds to 0 and refuses it as an illegal size). The slow path of the
+ * rounding in pcpu_alloc, for sizes no int32 operation can hold.
+ * @kernel include/linux/align.h ALIGN
+ */
+export function pcpuAlignSizeT(size: number, bits: 32 | 64): number {
+  const rounded = Math.ceil(size / PCPU_MIN_ALLOC_SIZE) * PCPU_MIN_ALLOC_SIZE;
+  return rounded % 2 ** bits;
 }
 
 /**
@@ -81,15 +104,18 @@ export function pcpuAlloc(
   const isAtomic = pcpu.era === "v6" ? !gfpflagsAllowBlocking(gfp) : (gfp & GFP_KERNEL) !== GFP_KERNEL;
   const doWarn = (gfp & __GFP_NOWARN) === 0;
 
-  /* Alignment of at least PCPU_MIN_ALLOC_SIZE; size rounded up to it. */
+  /* Alignment of at least PCPU_MIN_ALLOC_SIZE; size rounded up to it (ALIGN, in size_t). */
   if (align < PCPU_MIN_ALLOC_SIZE) align = PCPU_MIN_ALLOC_SIZE;
-  size = (size + PCPU_MIN_ALLOC_SIZE - 1) & ~(PCPU_MIN_ALLOC_SIZE - 1);
+  size =
+    size <= PCPU_ALIGN_FAST_MAX
+      ? (size + PCPU_MIN_ALLOC_SIZE - 1) & ~(PCPU_MIN_ALLOC_SIZE - 1)
+      : pcpuAlignSizeT(size, pcpu.machine.bits);
 
   if (size === 0 || size > k.PCPU_MIN_UNIT_SIZE || align > k.PAGE_SIZE || !isPowerOf2(align)) {
     if (doWarn)
       log.warn(
         `${PCPU_WARN_SITE} pcpu_alloc_noprof`,
-        `illegal size (${size}) or align (${align}) for percpu allocation`,
+        `illegal size (${zu(size)}) or align (${zu(align)}) for percpu allocation`,
       );
     return null;
   }

@@ -11,11 +11,22 @@ import type { PcpuPtr } from "./api.js";
 import { freePercpu as freePercpuImpl } from "./free.js";
 import type { Percpu } from "./percpu.js";
 
-function checkArgs(size: number, align: number): void {
-  if (!Number.isSafeInteger(size) || size < 0)
-    throw new TypeError(`percpu: size must be a non-negative integer (got ${size})`);
-  if (!Number.isSafeInteger(align) || align < 0)
-    throw new TypeError(`percpu: align must be a non-negative integer (got ${align})`);
+/**
+ * The arguments are size_t: integers in [0, 2^BITS_PER_LONG). Anything else
+ * is a caller's type error (the kernel app refuses it earlier, as a
+ * KernelApiError); a size_t the allocator cannot serve gets the kernel's
+ * own WARN and NULL in pcpu_alloc.
+ */
+function checkArgs(pcpu: Percpu, size: number, align: number): void {
+  const limit = 2 ** pcpu.machine.bits;
+  if (typeof size !== "number" || !Number.isInteger(size) || size < 0 || size >= limit)
+    throw new TypeError(
+      `percpu: size must be a size_t (an integer in [0, 2^${pcpu.machine.bits})), got ${String(size)}`,
+    );
+  if (typeof align !== "number" || !Number.isInteger(align) || align < 0 || align >= limit)
+    throw new TypeError(
+      `percpu: align must be a size_t (an integer in [0, 2^${pcpu.machine.bits})), got ${String(align)}`,
+    );
 }
 
 /**
@@ -31,7 +42,7 @@ export function allocPercpuGfp(
   gfp: number,
   opts?: PcpuAllocOpts,
 ): PcpuPtr | null {
-  checkArgs(size, align);
+  checkArgs(pcpu, size, align);
   const ptr = pcpuAlloc(pcpu, size, align, false, gfp, opts);
   if (pcpu.debug !== null) pcpu.debug.checkOrThrow(pcpu, "__alloc_percpu_gfp");
   return ptr;
@@ -53,7 +64,7 @@ export function allocReservedPercpu(
   align: number,
   opts?: PcpuAllocOpts,
 ): PcpuPtr | null {
-  checkArgs(size, align);
+  checkArgs(pcpu, size, align);
   const ptr = pcpuAlloc(pcpu, size, align, true, GFP_KERNEL, opts);
   if (pcpu.debug !== null) pcpu.debug.checkOrThrow(pcpu, "__alloc_reserved_percpu");
   return ptr;

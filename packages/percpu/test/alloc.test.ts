@@ -60,8 +60,8 @@ describe("pcpuAlloc (pcpu_alloc_noprof) argument checks", () => {
 
   it("rejects non-integer sizes at the API edge", () => {
     const { pcpu } = boot();
-    expect(() => allocPercpu(pcpu, 1.5, 4)).toThrow(/size must be a non-negative integer/);
-    expect(() => allocPercpu(pcpu, 8, -1)).toThrow(/align must be a non-negative integer/);
+    expect(() => allocPercpu(pcpu, 1.5, 4)).toThrow(/size must be a size_t .*, got 1\.5/);
+    expect(() => allocPercpu(pcpu, 8, -1)).toThrow(/align must be a size_t .*, got -1/);
   });
 });
 

@@ -177,13 +177,14 @@ for (const t of TARGETS) {
     it("refuses sizes that are not integers at the API edge (a TypeError, not a kernel path)", () => {
       const k = setup(t);
       expect(() => allocPercpu(k.pcpu, -1, 8)).toThrow(
-        "percpu: size must be a non-negative integer (got -1)",
+        /^percpu: size must be a size_t \(an integer in \[0, 2\^(32|64)\)\), got -1$/,
       );
       expect(() => allocPercpu(k.pcpu, 1.5, 8)).toThrow(
-        "percpu: size must be a non-negative integer (got 1.5)",
+        /^percpu: size must be a size_t \(an integer in \[0, 2\^(32|64)\)\), got 1\.5$/,
       );
+      expect(() => allocPercpu(k.pcpu, 2 ** 64, 8)).toThrow(/size must be a size_t/);
       expect(() => allocPercpu(k.pcpu, 8, Number.NaN)).toThrow(
-        "percpu: align must be a non-negative integer (got NaN)",
+        /^percpu: align must be a size_t \(an integer in \[0, 2\^(32|64)\)\), got NaN$/,
       );
       k.unchanged();
     });

@@ -5,6 +5,7 @@
  * include/linux/percpu.h.
  */
 
+import { refuse } from "../boundary.js";
 import type { Kernel } from "../kernel.js";
 
 export type WorkloadName = "bpf-map" | "modules" | "atomic-burst" | "counters";
@@ -73,12 +74,18 @@ export class Rng {
 
 /** Resolved ops, scale and seed. */
 export function workloadParams(kernel: Kernel, w: { defaultOps: number }, o: WorkloadOptions) {
-  const ops = o.ops ?? w.defaultOps;
-  const scale = o.scale ?? 1;
-  if (!Number.isSafeInteger(ops) || ops < 0)
-    throw new RangeError(`ops must be a non-negative integer, got ${ops}`);
-  if (!(scale > 0 && scale <= 1024)) throw new RangeError(`scale must be in (0, 1024], got ${scale}`);
-  const rng = new Rng(o.seed ?? kernel.config.seed);
+  if (o === null || typeof o !== "object") refuse("runWorkload", "opts", "an object", o);
+  const ops = o.ops === undefined ? w.defaultOps : o.ops;
+  const scale = o.scale === undefined ? 1 : o.scale;
+  if (typeof ops !== "number" || !Number.isSafeInteger(ops) || ops < 0)
+    refuse("runWorkload", "opts.ops", "a non-negative integer", ops);
+  if (typeof scale !== "number" || !(scale > 0 && scale <= 1024))
+    refuse("runWorkload", "opts.scale", "a number in (0, 1024]", scale);
+  if (o.seed !== undefined && (typeof o.seed !== "number" || !Number.isSafeInteger(o.seed)))
+    refuse("runWorkload", "opts.seed", "an integer", o.seed);
+  if (o.onProgress !== undefined && typeof o.onProgress !== "function")
+    refuse("runWorkload", "opts.onProgress", "a function", o.onProgress);
+  const rng = new Rng(o.seed === undefined ? kernel.config.seed : o.seed);
   const progress = o.onProgress ?? null;
   const every = Math.max(1, Math.floor(ops / 200));
   const tick = (done: number) => {
