@@ -96,6 +96,8 @@ export function assembleKernel(config: KernelConfig | ResolvedKernelConfig, defs
     pcpu.enableAsync();
     /* The first chunk is not "created" by the running kernel. */
     counters.chunksCreated = 0;
+    /* Tracing comes up long after setup_per_cpu_areas. */
+    sink.tracing = true;
     return new Kernel({ config: c, machine, pcpu, arch, stats, recorder, counters });
   } catch (e) {
     if (e instanceof ConfigError) throw e;

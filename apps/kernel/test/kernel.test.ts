@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { BootError } from "../src/assemble.js";
 import { KernelApiError } from "../src/kernel.js";
 import { bootKernel } from "../src/registry.js";
+import { parseTraceForReplay, replayTrace } from "../src/replay.js";
 
 describe("bootKernel (start_kernel's percpu part) on the default kernel", () => {
   const k = bootKernel({});
@@ -179,5 +180,67 @@ describe("bootKernel configurations", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(BootError);
+  });
+});
+
+describe("percpu tracepoints as a running kernel records them", () => {
+  it("has no percpu_create_chunk for the first chunk: tracing starts after setup_per_cpu_areas", () => {
+    const k = bootKernel({ cpus: 4, nodes: "0-3" });
+    expect(k.trace()).not.toMatch(/percpu_create_chunk/);
+    /* the counters still know the first chunk */
+    expect(k.counters).toMatchObject({ chunks: 1, chunksCreated: 0 });
+    /* the first traced event is the first allocation, after boot */
+    k.percpu.alloc(8, 8);
+    const lines = k
+      .trace()
+      .split("\n")
+      .filter((l) => l !== "" && !l.startsWith("#"));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/ 0\.000001: percpu_alloc_percpu: /);
+  });
+
+  it("marks free_percpu's event with irqs off (d..1.): it fires under spin_lock_irqsave(&pcpu_lock)", () => {
+    const k = bootKernel({ cpus: 4, nodes: "0-3" });
+    const p = k.percpu.alloc(0x10, 8);
+    k.percpu.free(p);
+    /* created for a 0x8000 area that the first chunk cannot hold: traced outside the lock */
+    const q = k.percpu.alloc(0x8000, 0x1000);
+    k.percpu.free(q);
+    const body = k
+      .trace()
+      .split("\n")
+      .filter((l) => l !== "" && !l.startsWith("#"));
+    const flagsOf = (ev: string) => body.filter((l) => l.includes(`: ${ev}: `)).map((l) => l.split(/ +/)[3]);
+    /* pcpu_alloc traces after spin_unlock_irqrestore: interrupts on, preemption on */
+    expect(flagsOf("percpu_alloc_percpu")).toEqual([".....", "....."]);
+    /* free_percpu traces with pcpu_lock held by spin_lock_irqsave: d, preempt depth 1 */
+    expect(flagsOf("percpu_free_percpu")).toEqual(["d..1.", "d..1."]);
+    /* pcpu_create_chunk runs with no lock held */
+    expect(flagsOf("percpu_create_chunk")).toEqual(["....."]);
+    expect(k.machine.ctx.irqsDisabled()).toBe(false);
+  });
+
+  it("replay does not count a boot-time percpu_create_chunk that older traces carry", () => {
+    const k = bootKernel({ cpus: 4, nodes: "0-3" });
+    const p = k.percpu.alloc(0x8000, 0x1000);
+    k.percpu.free(p);
+    const text = k.trace();
+    expect(text).toContain("entries-in-buffer/entries-written: 3/3 ");
+    /* what earlier versions wrote first: the first chunk's event, at time 0 */
+    const base = k.pcpu.archHooks().formatAddr(k.pcpu.baseAddr);
+    const old = text
+      .replace("3/3", "4/4")
+      .replace(
+        /\n(?=[^#])/,
+        `\n       swapper/0-0       [000] .....     0.000000: percpu_create_chunk: base_addr=${base}\n`,
+      );
+    expect(old).toContain(`0.000000: percpu_create_chunk: base_addr=${base}\n`);
+    expect(parseTraceForReplay(old).records).toHaveLength(4);
+    for (const t of [text, old]) {
+      const r = replayTrace(bootKernel({ cpus: 4, nodes: "0-3" }), parseTraceForReplay(t));
+      /* the one chunk the running kernel created */
+      expect(r.trace.chunksCreated).toBe(1);
+      expect(r.replay.chunksCreated).toBe(1);
+    }
   });
 });

@@ -95,7 +95,7 @@ export function pcpuAlloc(
   }
 
   if (!isAtomic) pcpu.allocMutex.lock();
-  pcpu.lock.lock();
+  pcpu.lock.lockIrqsave();
 
   let chunk: PcpuChunk | null = null;
   let off = -1;
@@ -148,7 +148,7 @@ export function pcpuAlloc(
         }
       }
 
-      pcpu.lock.unlock();
+      pcpu.lock.unlockIrqrestore();
 
       if (isAtomic) {
         err = "atomic alloc failed, no space left";
@@ -162,10 +162,10 @@ export function pcpuAlloc(
           err = "failed to allocate new chunk";
           return pcpuAllocFail(pcpu, false, reserved, isAtomic, doWarn, size, align, err);
         }
-        pcpu.lock.lock();
+        pcpu.lock.lockIrqsave();
         pcpuChunkRelocate(pcpu, created, -1);
       } else {
-        pcpu.lock.lock();
+        pcpu.lock.lockIrqsave();
       }
     }
   }
@@ -178,7 +178,7 @@ export function pcpuAlloc(
    */
   const checkPoolUnderLock = pcpu.era === "v6";
   if (checkPoolUnderLock && pcpu.nrEmptyPopPages < PCPU_EMPTY_POP_PAGES_LOW) pcpu.pcpuScheduleBalanceWork();
-  pcpu.lock.unlock();
+  pcpu.lock.unlockIrqrestore();
 
   /* Populate if not all pages are already there. */
   if (!isAtomic) {
@@ -189,14 +189,14 @@ export function pcpuAlloc(
       const re = Math.min(findNextBit(chunk.populated, pageEnd, rs + 1), pageEnd);
       if (chunk.immutable) log.warn(`${PCPU_WARN_SITE} pcpu_alloc_noprof`);
       const ret = pcpu.backend.pcpuPopulateChunk(chunk, rs, re, pcpuGfp);
-      pcpu.lock.lock();
+      pcpu.lock.lockIrqsave();
       if (ret !== 0) {
         pcpuFreeArea(pcpu, chunk, off);
         err = "failed to populate";
         return pcpuAllocFail(pcpu, true, reserved, isAtomic, doWarn, size, align, err);
       }
       pcpu.pcpuChunkPopulated(chunk, rs, re);
-      pcpu.lock.unlock();
+      pcpu.lock.unlockIrqrestore();
       rs = findNextZeroBit(chunk.populated, pageEnd, re);
     }
     pcpu.allocMutex.unlock();
@@ -245,7 +245,7 @@ function pcpuAllocFail(
   err: string,
 ): null {
   const log = pcpu.machine.log;
-  if (locked) pcpu.lock.unlock();
+  if (locked) pcpu.lock.unlockIrqrestore();
   if (pcpu.trace !== null) {
     pcpu.trace.emit({
       event: "percpu_alloc_percpu_fail",

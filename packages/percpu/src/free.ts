@@ -61,7 +61,7 @@ export function freePercpu(pcpu: Percpu, ptr: PcpuPtr | null): boolean {
   if (chunk === null) throw new Error(`percpu: free_percpu of an address in no chunk (${ptr})`);
   const off = addr - chunk.baseAddr;
 
-  pcpu.lock.lock();
+  pcpu.lock.lockIrqsave();
   pcpuFreeArea(pcpu, chunk, off);
 
   let needBalance = false;
@@ -87,7 +87,7 @@ export function freePercpu(pcpu: Percpu, ptr: PcpuPtr | null): boolean {
       ptr,
     });
   }
-  pcpu.lock.unlock();
+  pcpu.lock.unlockIrqrestore();
 
   if (needBalance) pcpu.pcpuScheduleBalanceWork();
   return true;

@@ -240,12 +240,12 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
    */
   pcpuChunkPopulated(chunk: PcpuChunkView, s: number, e: number): void {
     const held = this.lock.isLocked();
-    if (!held) this.lock.lock();
+    if (!held) this.lock.lockIrqsave();
     pcpuChunkMarkPopulated(chunk, s, e);
     if (this.debug !== null) this.debug.touch(chunk as PcpuChunk);
     this.nrPopulated += e - s;
     pcpuUpdateEmptyPages(this, chunk as PcpuChunk, e - s);
-    if (!held) this.lock.unlock();
+    if (!held) this.lock.unlockIrqrestore();
   }
 
   /**
