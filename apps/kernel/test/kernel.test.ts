@@ -72,7 +72,7 @@ describe("bootKernel (start_kernel's percpu part) on the default kernel", () => 
     const trace = k.trace();
     expect(trace).toMatch(/^# tracer: nop\n/);
     expect(trace).toMatch(
-      /percpu_alloc_percpu: call_site=__alloc_percpu_gfp\+0x0\/0x0 reserved=0 is_atomic=0 size=32 align=8 base_addr=ffff/,
+      /percpu_alloc_percpu: call_site=pcpu_model_alloc\+0x1d\/0x40 \[pcpu_model\] reserved=0 is_atomic=0 size=32 align=8 base_addr=ffff/,
     );
     expect(trace).toMatch(/percpu_free_percpu: base_addr=ffff[0-9a-f]{12} off=\d+ ptr=/);
   });

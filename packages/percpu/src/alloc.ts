@@ -28,8 +28,8 @@ import {
 import { findNextBit, findNextZeroBit } from "./bitmap.js";
 import type { PcpuChunk } from "./chunk.js";
 import type { Percpu } from "./percpu.js";
-import { PCPU_WARN_SITE } from "./percpu.js";
 import { __pcpuChunkMove, pcpuChunkRelocate, pcpuReintegrateChunk, pcpuSizeToSlot } from "./slots.js";
+import { formatSymbol, PCPU_WARN_SITES, pcpuWarnWhere } from "./warn-site.js";
 
 /** Options of one allocation beyond the kernel's arguments. */
 export interface PcpuAllocOpts {
@@ -37,7 +37,14 @@ export interface PcpuAllocOpts {
   readonly callSite?: string;
 }
 
-const DEFAULT_CALL_SITE = "__alloc_percpu_gfp+0x0/0x0";
+/**
+ * The call site traced when the caller names none. In a kernel `_RET_IP_`
+ * is the function that called the allocator (alloc_percpu() is a macro, and
+ * before 6.10 __alloc_percpu_gfp tail-called pcpu_alloc), so it is always
+ * some caller's `symbol+off/size`: here a module standing for the model's
+ * own API user.
+ */
+export const DEFAULT_CALL_SITE = formatSymbol("pcpu_model_alloc", 0x1d, 0x40, "pcpu_model");
 
 function isPowerOf2(x: number): boolean {
   return x > 0 && (x & (x - 1)) === 0;
@@ -88,7 +95,7 @@ export function pcpuAlloc(
   if (size === 0 || size > k.PCPU_MIN_UNIT_SIZE || align > k.PAGE_SIZE || !isPowerOf2(align)) {
     if (doWarn)
       log.warn(
-        `${PCPU_WARN_SITE} pcpu_alloc_noprof`,
+        pcpuWarnWhere(pcpu.era, PCPU_WARN_SITES.allocIllegal),
         `illegal size (${size}) or align (${align}) for percpu allocation`,
       );
     return null;
@@ -187,7 +194,7 @@ export function pcpuAlloc(
     let rs = findNextZeroBit(chunk.populated, pageEnd, pageStart);
     while (rs < pageEnd) {
       const re = Math.min(findNextBit(chunk.populated, pageEnd, rs + 1), pageEnd);
-      if (chunk.immutable) log.warn(`${PCPU_WARN_SITE} pcpu_alloc_noprof`);
+      if (chunk.immutable) log.warn(pcpuWarnWhere(pcpu.era, PCPU_WARN_SITES.allocImmutable));
       const ret = pcpu.backend.pcpuPopulateChunk(chunk, rs, re, pcpuGfp);
       pcpu.lock.lockIrqsave();
       if (ret !== 0) {

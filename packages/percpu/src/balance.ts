@@ -19,7 +19,6 @@ import { findNextBit, findNextZeroBit } from "./bitmap.js";
 import type { PcpuChunk } from "./chunk.js";
 import { pcpuPageIsPopulated } from "./chunk.js";
 import type { Percpu } from "./percpu.js";
-import { PCPU_WARN_SITE } from "./percpu.js";
 import {
   __pcpuChunkMove,
   pcpuChunkRelocate,
@@ -27,6 +26,7 @@ import {
   pcpuReintegrateChunk,
   pcpuSizeToSlot,
 } from "./slots.js";
+import { PCPU_WARN_SITES, pcpuWarnWhere } from "./warn-site.js";
 
 /** Whether the era has partial depopulation (sidelined / to_depopulate slots, reclaim). */
 export function eraHasReclaim(pcpu: Percpu): boolean {
@@ -46,7 +46,7 @@ export function pcpuBalanceFree(pcpu: Percpu, emptyOnly: boolean): void {
   let next: PcpuChunk | null;
   for (let chunk = head; chunk !== null; chunk = next) {
     next = chunk.next;
-    if (chunk.immutable) pcpu.machine.log.warn(`${PCPU_WARN_SITE} pcpu_balance_free`);
+    if (chunk.immutable) pcpu.machine.log.warn(pcpuWarnWhere(pcpu.era, PCPU_WARN_SITES.balanceFreeImmutable));
     /* spare the first one */
     if (chunk === pcpu.slotHeads[pcpu.freeSlot]) continue;
     if (!emptyOnly || chunk.nrEmptyPopPages === 0) {
@@ -91,7 +91,7 @@ export function pcpuReclaimPopulated(pcpu: Percpu): void {
   for (;;) {
     const chunk = pcpu.slotHeads[pcpu.toDepopulateSlot] ?? null;
     if (chunk === null) break;
-    if (chunk.immutable) pcpu.machine.log.warn(`${PCPU_WARN_SITE} pcpu_reclaim_populated`);
+    if (chunk.immutable) pcpu.machine.log.warn(pcpuWarnWhere(pcpu.era, PCPU_WARN_SITES.reclaimImmutable));
 
     let freedStart = chunk.nrPages;
     let freedEnd = 0;

@@ -79,9 +79,6 @@ export interface PercpuInit {
   readonly options?: PcpuOptions;
 }
 
-/** Where a kernel warning is attributed (`WARNING: CPU: n PID: p at <where>`). */
-export const PCPU_WARN_SITE = "mm/percpu.c";
-
 export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSource {
   readonly machine: Machine;
   readonly constants: PcpuConstants;
