@@ -91,7 +91,7 @@ export function assembleKernel(config: KernelConfig | ResolvedKernelConfig, defs
       },
       observer: stats,
       trace: sink,
-      options: { era: c.era, debugChecks: c.debugChecks },
+      options: { era: c.era, debugChecks: c.debugChecks, memcgKmem: c.memcg },
     });
     pcpu.enableAsync();
     /* The first chunk is not "created" by the running kernel. */

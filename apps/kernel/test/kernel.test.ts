@@ -244,3 +244,23 @@ describe("percpu tracepoints as a running kernel records them", () => {
     }
   });
 });
+
+describe("memcg config key (CONFIG_MEMCG kmem accounting)", () => {
+  const bytesAlloc = (memcg?: boolean | string) => {
+    const k = bootKernel(memcg === undefined ? {} : { memcg });
+    k.percpu.alloc(16, 8);
+    return /bytes_alloc=(\d+)/.exec(k.trace())?.[1];
+  };
+  it("is on by default as in distro kernels: 16 bytes on 8 CPUs trace bytes_alloc=160", () => {
+    expect(bootKernel({}).config.memcg).toBe(true);
+    expect(bytesAlloc()).toBe("160");
+    expect(bytesAlloc("on")).toBe("160");
+  });
+  it("off (cgroup.memory=nokmem or no CONFIG_MEMCG): bytes_alloc=128", () => {
+    expect(bytesAlloc(false)).toBe("128");
+    expect(bytesAlloc("off")).toBe("128");
+  });
+  it("refuses a value that is not on/off", () => {
+    expect(() => bootKernel({ memcg: "maybe" })).toThrow(/memcg.*"maybe" is not on\/off/);
+  });
+});

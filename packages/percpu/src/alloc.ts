@@ -46,6 +46,30 @@ export interface PcpuAllocOpts {
  */
 export const DEFAULT_CALL_SITE = formatSymbol("pcpu_model_alloc", 0x1d, 0x40, "pcpu_model");
 
+/**
+ * Whether the era charges percpu memory to memory cgroups (`__GFP_ACCOUNT`
+ * percpu accounting and its obj_cgroup array came in 5.9).
+ */
+export function eraHasPercpuMemcg(pcpu: Percpu): boolean {
+  return pcpu.era === "v6" || pcpu.era === "v5.14";
+}
+
+/**
+ * `pcpu_obj_full_size(size)`: what an object of `size` bytes costs, the
+ * size in every possible CPU's unit plus, with memcg kmem accounting, its
+ * share of the chunk's obj_cgroup pointer array (one pointer per
+ * PCPU_MIN_ALLOC_SIZE bytes). It is what memcg is charged and what the
+ * alloc tracepoint's bytes_alloc shows: 16 bytes on 8 CPUs of a 64-bit
+ * kernel are 16 * 8 + 16 / 4 * 8 = 160 with memcg kmem, 128 without.
+ * @kernel mm/percpu-internal.h pcpu_obj_full_size
+ */
+export function pcpuObjFullSize(pcpu: Percpu, size: number): number {
+  let extraSize = 0;
+  if (pcpu.options.memcgKmem && eraHasPercpuMemcg(pcpu))
+    extraSize += (size / PCPU_MIN_ALLOC_SIZE) * (pcpu.archHooks().bits / 8);
+  return size * pcpu.nrPossibleCpus + extraSize;
+}
+
 function isPowerOf2(x: number): boolean {
   return x > 0 && (x & (x - 1)) === 0;
 }
@@ -229,7 +253,7 @@ export function pcpuAlloc(
       baseAddr: chunk.baseAddr,
       off,
       ptr,
-      bytesAlloc: size * pcpu.nrPossibleCpus,
+      bytesAlloc: pcpuObjFullSize(pcpu, size),
       gfpFlags: gfp,
     });
   }

@@ -55,6 +55,14 @@ export interface PcpuOptions {
    * the sense that no check is made.
    */
   readonly checkFree?: boolean;
+  /**
+   * CONFIG_MEMCG with kmem accounting on (`!mem_cgroup_kmem_disabled()`,
+   * as distro kernels boot): every dynamic chunk carries a per-chunk
+   * obj_cgroup pointer array, and pcpu_obj_full_size() counts each
+   * object's share of it. Default false (no memcg) in the core; the
+   * assembled kernel's `memcg` config key turns it on by default.
+   */
+  readonly memcgKmem?: boolean;
 }
 
 /** The kernel image's static percpu section (`.data..percpu`). */
@@ -151,6 +159,7 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
       fixFreeHintQuirk: o.fixFreeHintQuirk ?? false,
       debugChecks: o.debugChecks ?? false,
       checkFree: o.checkFree ?? true,
+      memcgKmem: o.memcgKmem ?? false,
     };
     this.era = this.options.era;
     this.section = init.section;
