@@ -86,6 +86,13 @@ export interface KernelConfig {
   readonly trace?: boolean | string;
   /** Run the allocator's invariant checker after every operation (slow). Default off. */
   readonly debugChecks?: boolean | string;
+  /**
+   * CONFIG_MEMCG with kmem accounting on, as distro kernels boot (off:
+   * `cgroup.memory=nokmem` or no CONFIG_MEMCG). It adds each object's share
+   * of the per-chunk obj_cgroup array to pcpu_obj_full_size(), which the
+   * alloc tracepoint's bytes_alloc shows. Default on.
+   */
+  readonly memcg?: boolean | string;
 }
 
 /** A validated config: every key set, sizes in bytes, nodes parsed. */
@@ -114,6 +121,7 @@ export interface ResolvedKernelConfig {
   readonly seed: number;
   readonly trace: boolean;
   readonly debugChecks: boolean;
+  readonly memcg: boolean;
 }
 
 /** What the core is built with, besides the arch's own parts. */

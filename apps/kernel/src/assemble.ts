@@ -91,11 +91,13 @@ export function assembleKernel(config: KernelConfig | ResolvedKernelConfig, defs
       },
       observer: stats,
       trace: sink,
-      options: { era: c.era, debugChecks: c.debugChecks },
+      options: { era: c.era, debugChecks: c.debugChecks, memcgKmem: c.memcg },
     });
     pcpu.enableAsync();
     /* The first chunk is not "created" by the running kernel. */
     counters.chunksCreated = 0;
+    /* Tracing comes up long after setup_per_cpu_areas. */
+    sink.tracing = true;
     return new Kernel({ config: c, machine, pcpu, arch, stats, recorder, counters });
   } catch (e) {
     if (e instanceof ConfigError) throw e;

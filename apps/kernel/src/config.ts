@@ -57,6 +57,7 @@ export const CONFIG_KEYS = [
   "seed",
   "trace",
   "debugChecks",
+  "memcg",
 ] as const satisfies readonly (keyof KernelConfig)[];
 
 /** The default kernel: x86_64, 8 CPUs in 2 nodes, vm, auto (embed), bitmap, stats on. */
@@ -72,6 +73,7 @@ export const DEFAULT_CONFIG = {
   seed: 1,
   trace: true,
   debugChecks: false,
+  memcg: true,
 } as const satisfies KernelConfig;
 
 const SIZE_RE = /^(0[xX][0-9a-fA-F]+|[0-9]+)\s*([kKmMgG]?)$/;
@@ -296,6 +298,7 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
   const modules = boolOf("modules", c.modules);
   const trace = boolOf("trace", c.trace);
   const debugChecks = boolOf("debugChecks", c.debugChecks);
+  const memcg = boolOf("memcg", c.memcg);
   const seed = intOf("seed", c.seed, 0);
 
   if (!isPcpuEra(c.era))
@@ -371,5 +374,6 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
     seed,
     trace,
     debugChecks,
+    memcg,
   };
 }

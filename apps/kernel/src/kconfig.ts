@@ -73,6 +73,7 @@ export const KCONFIG_SYMBOLS: readonly KconfigSymbol[] = [
     type: "bool",
     doc: "invariant checker after every call",
   },
+  { symbol: "CONFIG_MEMCG", key: "memcg", type: "bool", doc: "memory cgroups with kmem accounting" },
 ];
 
 /** Symbols accepted and ignored (they appear in real .config files and change nothing here). */

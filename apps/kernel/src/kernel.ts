@@ -66,10 +66,18 @@ export interface KernelAllocOpts {
  * The tracepoint sink of a kernel: counts chunk creation and destruction
  * for the summaries and forwards every event to the trace buffer when
  * tracing is on.
+ *
+ * Tracing starts after boot: setup_per_cpu_areas runs long before the
+ * tracing subsystem is initialised (even `trace_event=` on the command line
+ * takes effect later), so the first chunk's `percpu_create_chunk` reaches
+ * no trace buffer. `tracing` stays false until assembly has booted the
+ * kernel; the counters see every event.
  */
 export class KernelTraceSink implements PcpuTraceSink {
   readonly counters: KernelCounters;
   readonly recorder: PcpuTraceRecorder | null;
+  /** Whether events reach the trace buffer (false during early boot). */
+  tracing = false;
 
   constructor(counters: KernelCounters, recorder: PcpuTraceRecorder | null) {
     this.counters = counters;
@@ -86,17 +94,19 @@ export class KernelTraceSink implements PcpuTraceSink {
       c.chunksDestroyed++;
       c.chunks--;
     }
-    if (this.recorder !== null) this.recorder.emit(ev);
+    if (this.recorder !== null && this.tracing) this.recorder.emit(ev);
   }
 }
 
 /**
  * The ftrace framing of an event from the machine's context: the current
  * task, the irq-info flags (irqs off, softirq/hardirq, preempt depth) and a
- * trace clock that advances one microsecond per event.
+ * trace clock that advances one microsecond per event. The clock starts at
+ * 1 us: 0.000000 is early boot, before any trace buffer exists, and only
+ * the boot-time event of older traces carries it (see replayTrace).
  */
 export function kernelTraceFraming(machine: () => Machine | null): (ev: PcpuTraceEvent) => TraceFraming {
-  let clockUs = 0;
+  let clockUs = 1;
   return () => {
     const m = machine();
     if (m === null) return { task: "swapper/0", pid: 0, timestampUs: clockUs++, flags: "....." };

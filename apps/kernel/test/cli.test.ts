@@ -123,6 +123,15 @@ describe("pcpu-kernel run / start / replay", () => {
     expect(j.config.allocator).toBe("area-map");
     expect(j.summary.frees).toBe(j.summary.allocs);
   });
+  it("--memcg off traces bytes_alloc without the obj_cgroup share", () => {
+    expect(cli(["run", "counters", "--ops", "5", "--cpus", "8", "--trace", "on.txt"]).code).toBe(0);
+    expect(
+      cli(["run", "counters", "--ops", "5", "--cpus", "8", "--memcg", "off", "--trace", "off.txt"]).code,
+    ).toBe(0);
+    /* __percpu_counter_init_many: 4 bytes on 8 CPUs, plus one 8-byte obj_cgroup pointer with memcg */
+    expect(readFileSync(join(tmp, "on.txt"), "utf8")).toMatch(/ size=4 .* bytes_alloc=40 /);
+    expect(readFileSync(join(tmp, "off.txt"), "utf8")).toMatch(/ size=4 .* bytes_alloc=32 /);
+  });
   it("run writes a trace that replay reads back with the same numbers", () => {
     const r = cli(["run", "bpf-map", "--ops", "60", "--trace", "t.txt", "--stats", "--seed", "4"]);
     expect(r.code).toBe(0);
@@ -148,6 +157,7 @@ describe("pcpu-kernel errors and help", () => {
     usage(cli(["boot", "--nodes", "0-2;4-7"]), /CPU 3 is in no node/);
     usage(cli(["boot", "--static-size", "big"]), /staticSize \(--static-size\): "big" is not a size/);
     usage(cli(["boot", "--cpus"]), /--cpus needs a value/);
+    usage(cli(["boot", "--memcg", "maybe"]), /memcg \(--memcg\): "maybe" is not on\/off/);
     usage(cli(["run"]), /run needs a workload/);
     usage(cli(["run", "fork-bomb"]), /unknown workload "fork-bomb"/);
     usage(cli(["run", "counters", "--ops", "-3"]), /--ops: "-3" is not an integer/);

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { BootError } from "../src/assemble.js";
 import { KernelApiError } from "../src/kernel.js";
 import { bootKernel } from "../src/registry.js";
+import { parseTraceForReplay, replayTrace } from "../src/replay.js";
 
 describe("bootKernel (start_kernel's percpu part) on the default kernel", () => {
   const k = bootKernel({});
@@ -71,7 +72,7 @@ describe("bootKernel (start_kernel's percpu part) on the default kernel", () => 
     const trace = k.trace();
     expect(trace).toMatch(/^# tracer: nop\n/);
     expect(trace).toMatch(
-      /percpu_alloc_percpu: call_site=__alloc_percpu_gfp\+0x0\/0x0 reserved=0 is_atomic=0 size=32 align=8 base_addr=ffff/,
+      /percpu_alloc_percpu: call_site=pcpu_model_alloc\+0x1d\/0x40 \[pcpu_model\] reserved=0 is_atomic=0 size=32 align=8 base_addr=ffff/,
     );
     expect(trace).toMatch(/percpu_free_percpu: base_addr=ffff[0-9a-f]{12} off=\d+ ptr=/);
   });
@@ -181,5 +182,87 @@ describe("bootKernel configurations", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(BootError);
+  });
+});
+
+describe("percpu tracepoints as a running kernel records them", () => {
+  it("has no percpu_create_chunk for the first chunk: tracing starts after setup_per_cpu_areas", () => {
+    const k = bootKernel({ cpus: 4, nodes: "0-3" });
+    expect(k.trace()).not.toMatch(/percpu_create_chunk/);
+    /* the counters still know the first chunk */
+    expect(k.counters).toMatchObject({ chunks: 1, chunksCreated: 0 });
+    /* the first traced event is the first allocation, after boot */
+    k.percpu.alloc(8, 8);
+    const lines = k
+      .trace()
+      .split("\n")
+      .filter((l) => l !== "" && !l.startsWith("#"));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/ 0\.000001: percpu_alloc_percpu: /);
+  });
+
+  it("marks free_percpu's event with irqs off (d..1.): it fires under spin_lock_irqsave(&pcpu_lock)", () => {
+    const k = bootKernel({ cpus: 4, nodes: "0-3" });
+    const p = k.percpu.alloc(0x10, 8);
+    k.percpu.free(p);
+    /* created for a 0x8000 area that the first chunk cannot hold: traced outside the lock */
+    const q = k.percpu.alloc(0x8000, 0x1000);
+    k.percpu.free(q);
+    const body = k
+      .trace()
+      .split("\n")
+      .filter((l) => l !== "" && !l.startsWith("#"));
+    const flagsOf = (ev: string) => body.filter((l) => l.includes(`: ${ev}: `)).map((l) => l.split(/ +/)[3]);
+    /* pcpu_alloc traces after spin_unlock_irqrestore: interrupts on, preemption on */
+    expect(flagsOf("percpu_alloc_percpu")).toEqual([".....", "....."]);
+    /* free_percpu traces with pcpu_lock held by spin_lock_irqsave: d, preempt depth 1 */
+    expect(flagsOf("percpu_free_percpu")).toEqual(["d..1.", "d..1."]);
+    /* pcpu_create_chunk runs with no lock held */
+    expect(flagsOf("percpu_create_chunk")).toEqual(["....."]);
+    expect(k.machine.ctx.irqsDisabled()).toBe(false);
+  });
+
+  it("replay does not count a boot-time percpu_create_chunk that older traces carry", () => {
+    const k = bootKernel({ cpus: 4, nodes: "0-3" });
+    const p = k.percpu.alloc(0x8000, 0x1000);
+    k.percpu.free(p);
+    const text = k.trace();
+    expect(text).toContain("entries-in-buffer/entries-written: 3/3 ");
+    /* what earlier versions wrote first: the first chunk's event, at time 0 */
+    const base = k.pcpu.archHooks().formatAddr(k.pcpu.baseAddr);
+    const old = text
+      .replace("3/3", "4/4")
+      .replace(
+        /\n(?=[^#])/,
+        `\n       swapper/0-0       [000] .....     0.000000: percpu_create_chunk: base_addr=${base}\n`,
+      );
+    expect(old).toContain(`0.000000: percpu_create_chunk: base_addr=${base}\n`);
+    expect(parseTraceForReplay(old).records).toHaveLength(4);
+    for (const t of [text, old]) {
+      const r = replayTrace(bootKernel({ cpus: 4, nodes: "0-3" }), parseTraceForReplay(t));
+      /* the one chunk the running kernel created */
+      expect(r.trace.chunksCreated).toBe(1);
+      expect(r.replay.chunksCreated).toBe(1);
+    }
+  });
+});
+
+describe("memcg config key (CONFIG_MEMCG kmem accounting)", () => {
+  const bytesAlloc = (memcg?: boolean | string) => {
+    const k = bootKernel(memcg === undefined ? {} : { memcg });
+    k.percpu.alloc(16, 8);
+    return /bytes_alloc=(\d+)/.exec(k.trace())?.[1];
+  };
+  it("is on by default as in distro kernels: 16 bytes on 8 CPUs trace bytes_alloc=160", () => {
+    expect(bootKernel({}).config.memcg).toBe(true);
+    expect(bytesAlloc()).toBe("160");
+    expect(bytesAlloc("on")).toBe("160");
+  });
+  it("off (cgroup.memory=nokmem or no CONFIG_MEMCG): bytes_alloc=128", () => {
+    expect(bytesAlloc(false)).toBe("128");
+    expect(bytesAlloc("off")).toBe("128");
+  });
+  it("refuses a value that is not on/off", () => {
+    expect(() => bootKernel({ memcg: "maybe" })).toThrow(/memcg.*"maybe" is not on\/off/);
   });
 });

@@ -36,6 +36,7 @@ const CHOICES: Partial<Record<Key, readonly string[]>> = {
   modules: ["on", "off"],
   trace: ["on", "off"],
   debugChecks: ["on", "off"],
+  memcg: ["on", "off"],
 };
 
 const HELP: Record<Key, string> = {
@@ -57,6 +58,7 @@ const HELP: Record<Key, string> = {
   seed: "seed of the machine and the workloads",
   trace: "record the percpu tracepoints",
   debugChecks: "check the allocator's invariants after every operation (slow)",
+  memcg: "CONFIG_MEMCG kmem accounting (__GFP_ACCOUNT objects carry an obj_cgroup pointer)",
 };
 
 /** What the form holds: a config to boot, or the refusal. */

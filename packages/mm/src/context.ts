@@ -303,6 +303,21 @@ export class SpinLock {
     this.ownerCpu = this.ctx.cpu;
   }
 
+  /**
+   * `spin_lock_irq()`: disables interrupts, then takes the lock. The model
+   * keeps one irq-off count, so this is spin_lock_irqsave for code that
+   * never nests it inside interrupts-off sections (the kernel's rule for
+   * the _irq variants).
+   */
+  lockIrq(): void {
+    this.lockIrqsave();
+  }
+
+  /** `spin_unlock_irq()`: releases the lock, then enables interrupts. */
+  unlockIrq(): void {
+    this.unlockIrqrestore();
+  }
+
   /** `spin_unlock()`. */
   unlock(): void {
     if (!this.locked) this.bug("already unlocked");

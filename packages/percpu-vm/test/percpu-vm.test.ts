@@ -512,3 +512,59 @@ describe("percpu-vm under the core (pcpu_alloc, free_percpu, pcpu_balance_workfn
     freePercpu(k.pcpu, spare);
   });
 });
+
+describe("pcpuBalanceFree (pcpu_balance_free) destroy order", () => {
+  it("destroys the doomed chunks last-found first, as list_move to the head of to_free leaves them", () => {
+    const k = bootVm(4, 1);
+    /* Three chunks put on the free slot in turn: each lands at the head, so the list is [c3, c2, c1]. */
+    const c1 = createChunk(k);
+    const c2 = createChunk(k);
+    const c3 = createChunk(k);
+    /* Give c1 and c2 one populated page each, so their page frees are ordered too. */
+    expect(k.vm.pcpuPopulateChunk(c1, 0, 1, GFP_KERNEL)).toBe(0);
+    k.pcpu.pcpuChunkPopulated(c1, 0, 1);
+    expect(k.vm.pcpuPopulateChunk(c2, 0, 1, GFP_KERNEL)).toBe(0);
+    k.pcpu.pcpuChunkPopulated(c2, 0, 1);
+    k.pcpu.lock.lockIrq();
+    for (const c of [c1, c2, c3]) k.pcpu.pcpuChunkRelocate(c, -1);
+    k.pcpu.lock.unlockIrq();
+    expect(k.pcpu.chunksInSlot(k.pcpu.freeSlot)).toEqual([c3, c2, c1]);
+    const pfnOf = (c: PcpuChunkView) => k.vm.pcpuAddrToPage(c.baseAddr);
+    const pages = new Map([
+      [pfnOf(c1), "c1"],
+      [pfnOf(c2), "c2"],
+    ]);
+    const areas = new Map([
+      [(c1.data as VmArea[])[0]!, "c1"],
+      [(c2.data as VmArea[])[0]!, "c2"],
+    ]);
+    const order: string[] = [];
+    const pa = k.machine.pageAlloc;
+    const realFree = pa.freePages.bind(pa);
+    vi.spyOn(pa, "freePages").mockImplementation((pfn, o) => {
+      const who = pages.get(pfn);
+      if (who !== undefined) order.push(`pages ${who}`);
+      realFree(pfn, o);
+    });
+    const va = k.machine.vmalloc;
+    const realFreeAreas = va.freeVmAreas.bind(va);
+    vi.spyOn(va, "freeVmAreas").mockImplementation((a) => {
+      order.push(`areas ${areas.get(a[0]!)}`);
+      realFreeAreas(a);
+    });
+    const n0 = k.rec.events.length;
+    k.pcpu.balanceWork.fn();
+    /*
+     * The walk spares c3 (the head) and moves c2, then c1, to the head of
+     * to_free: [c1, c2]. c1 is depopulated and destroyed before c2.
+     */
+    const destroyed = k.rec.events
+      .slice(n0)
+      .filter((e) => e.event === "percpu_destroy_chunk")
+      .map((e) => (e as { baseAddr: number }).baseAddr);
+    expect(destroyed).toEqual([c1.baseAddr, c2.baseAddr]);
+    /* CPU 0's page of each chunk (the one recorded), then that chunk's vm area */
+    expect(order).toEqual(["pages c1", "areas c1", "pages c2", "areas c2"]);
+    expect(k.pcpu.chunksInSlot(k.pcpu.freeSlot)).toEqual([c3]);
+  });
+});

@@ -28,8 +28,8 @@ import {
 import { findNextBit, findNextZeroBit } from "./bitmap.js";
 import type { PcpuChunk } from "./chunk.js";
 import type { Percpu } from "./percpu.js";
-import { PCPU_WARN_SITE } from "./percpu.js";
 import { __pcpuChunkMove, pcpuChunkRelocate, pcpuReintegrateChunk, pcpuSizeToSlot } from "./slots.js";
+import { formatSymbol, PCPU_WARN_SITES, pcpuWarnWhere } from "./warn-site.js";
 
 /** Options of one allocation beyond the kernel's arguments. */
 export interface PcpuAllocOpts {
@@ -37,7 +37,38 @@ export interface PcpuAllocOpts {
   readonly callSite?: string;
 }
 
-const DEFAULT_CALL_SITE = "__alloc_percpu_gfp+0x0/0x0";
+/**
+ * The call site traced when the caller names none. In a kernel `_RET_IP_`
+ * is the function that called the allocator (alloc_percpu() is a macro, and
+ * before 6.10 __alloc_percpu_gfp tail-called pcpu_alloc), so it is always
+ * some caller's `symbol+off/size`: here a module standing for the model's
+ * own API user.
+ */
+export const DEFAULT_CALL_SITE = formatSymbol("pcpu_model_alloc", 0x1d, 0x40, "pcpu_model");
+
+/**
+ * Whether the era charges percpu memory to memory cgroups (`__GFP_ACCOUNT`
+ * percpu accounting and its obj_cgroup array came in 5.9).
+ */
+export function eraHasPercpuMemcg(pcpu: Percpu): boolean {
+  return pcpu.era === "v6" || pcpu.era === "v5.14";
+}
+
+/**
+ * `pcpu_obj_full_size(size)`: what an object of `size` bytes costs, the
+ * size in every possible CPU's unit plus, with memcg kmem accounting, its
+ * share of the chunk's obj_cgroup pointer array (one pointer per
+ * PCPU_MIN_ALLOC_SIZE bytes). It is what memcg is charged and what the
+ * alloc tracepoint's bytes_alloc shows: 16 bytes on 8 CPUs of a 64-bit
+ * kernel are 16 * 8 + 16 / 4 * 8 = 160 with memcg kmem, 128 without.
+ * @kernel mm/percpu-internal.h pcpu_obj_full_size
+ */
+export function pcpuObjFullSize(pcpu: Percpu, size: number): number {
+  let extraSize = 0;
+  if (pcpu.options.memcgKmem && eraHasPercpuMemcg(pcpu))
+    extraSize += (size / PCPU_MIN_ALLOC_SIZE) * (pcpu.archHooks().bits / 8);
+  return size * pcpu.nrPossibleCpus + extraSize;
+}
 
 /** `is_power_of_2(x)` for any size_t a number holds (not only 32-bit ones). */
 function isPowerOf2(x: number): boolean {
@@ -114,14 +145,14 @@ export function pcpuAlloc(
   if (size === 0 || size > k.PCPU_MIN_UNIT_SIZE || align > k.PAGE_SIZE || !isPowerOf2(align)) {
     if (doWarn)
       log.warn(
-        `${PCPU_WARN_SITE} pcpu_alloc_noprof`,
+        pcpuWarnWhere(pcpu.era, PCPU_WARN_SITES.allocIllegal),
         `illegal size (${zu(size)}) or align (${zu(align)}) for percpu allocation`,
       );
     return null;
   }
 
   if (!isAtomic) pcpu.allocMutex.lock();
-  pcpu.lock.lock();
+  pcpu.lock.lockIrqsave();
 
   let chunk: PcpuChunk | null = null;
   let off = -1;
@@ -174,7 +205,7 @@ export function pcpuAlloc(
         }
       }
 
-      pcpu.lock.unlock();
+      pcpu.lock.unlockIrqrestore();
 
       if (isAtomic) {
         err = "atomic alloc failed, no space left";
@@ -188,10 +219,10 @@ export function pcpuAlloc(
           err = "failed to allocate new chunk";
           return pcpuAllocFail(pcpu, false, reserved, isAtomic, doWarn, size, align, err);
         }
-        pcpu.lock.lock();
+        pcpu.lock.lockIrqsave();
         pcpuChunkRelocate(pcpu, created, -1);
       } else {
-        pcpu.lock.lock();
+        pcpu.lock.lockIrqsave();
       }
     }
   }
@@ -204,7 +235,7 @@ export function pcpuAlloc(
    */
   const checkPoolUnderLock = pcpu.era === "v6";
   if (checkPoolUnderLock && pcpu.nrEmptyPopPages < PCPU_EMPTY_POP_PAGES_LOW) pcpu.pcpuScheduleBalanceWork();
-  pcpu.lock.unlock();
+  pcpu.lock.unlockIrqrestore();
 
   /* Populate if not all pages are already there. */
   if (!isAtomic) {
@@ -213,16 +244,16 @@ export function pcpuAlloc(
     let rs = findNextZeroBit(chunk.populated, pageEnd, pageStart);
     while (rs < pageEnd) {
       const re = Math.min(findNextBit(chunk.populated, pageEnd, rs + 1), pageEnd);
-      if (chunk.immutable) log.warn(`${PCPU_WARN_SITE} pcpu_alloc_noprof`);
+      if (chunk.immutable) log.warn(pcpuWarnWhere(pcpu.era, PCPU_WARN_SITES.allocImmutable));
       const ret = pcpu.backend.pcpuPopulateChunk(chunk, rs, re, pcpuGfp);
-      pcpu.lock.lock();
+      pcpu.lock.lockIrqsave();
       if (ret !== 0) {
         pcpuFreeArea(pcpu, chunk, off);
         err = "failed to populate";
         return pcpuAllocFail(pcpu, true, reserved, isAtomic, doWarn, size, align, err);
       }
       pcpu.pcpuChunkPopulated(chunk, rs, re);
-      pcpu.lock.unlock();
+      pcpu.lock.unlockIrqrestore();
       rs = findNextZeroBit(chunk.populated, pageEnd, re);
     }
     pcpu.allocMutex.unlock();
@@ -248,7 +279,7 @@ export function pcpuAlloc(
       baseAddr: chunk.baseAddr,
       off,
       ptr,
-      bytesAlloc: size * pcpu.nrPossibleCpus,
+      bytesAlloc: pcpuObjFullSize(pcpu, size),
       gfpFlags: gfp,
     });
   }
@@ -271,7 +302,7 @@ function pcpuAllocFail(
   err: string,
 ): null {
   const log = pcpu.machine.log;
-  if (locked) pcpu.lock.unlock();
+  if (locked) pcpu.lock.unlockIrqrestore();
   if (pcpu.trace !== null) {
     pcpu.trace.emit({
       event: "percpu_alloc_percpu_fail",

@@ -19,7 +19,6 @@ import { findNextBit, findNextZeroBit } from "./bitmap.js";
 import type { PcpuChunk } from "./chunk.js";
 import { pcpuPageIsPopulated } from "./chunk.js";
 import type { Percpu } from "./percpu.js";
-import { PCPU_WARN_SITE } from "./percpu.js";
 import {
   __pcpuChunkMove,
   pcpuChunkRelocate,
@@ -27,6 +26,7 @@ import {
   pcpuReintegrateChunk,
   pcpuSizeToSlot,
 } from "./slots.js";
+import { PCPU_WARN_SITES, pcpuWarnWhere } from "./warn-site.js";
 
 /** Whether the era has partial depopulation (sidelined / to_depopulate slots, reclaim). */
 export function eraHasReclaim(pcpu: Percpu): boolean {
@@ -36,7 +36,7 @@ export function eraHasReclaim(pcpu: Percpu): boolean {
 /**
  * `pcpu_balance_free(empty_only)`: destroy the fully free chunks beyond the
  * first on the free slot (with `emptyOnly`, only those with no populated
- * page).
+ * page), last found first (they are pushed on the head of a local list).
  * @kernel mm/percpu.c pcpu_balance_free
  * @context pcpu_alloc_mutex and pcpu_lock held; drops the lock to destroy.
  */
@@ -46,7 +46,7 @@ export function pcpuBalanceFree(pcpu: Percpu, emptyOnly: boolean): void {
   let next: PcpuChunk | null;
   for (let chunk = head; chunk !== null; chunk = next) {
     next = chunk.next;
-    if (chunk.immutable) pcpu.machine.log.warn(`${PCPU_WARN_SITE} pcpu_balance_free`);
+    if (chunk.immutable) pcpu.machine.log.warn(pcpuWarnWhere(pcpu.era, PCPU_WARN_SITES.balanceFreeImmutable));
     /* spare the first one */
     if (chunk === pcpu.slotHeads[pcpu.freeSlot]) continue;
     if (!emptyOnly || chunk.nrEmptyPopPages === 0) {
@@ -56,20 +56,27 @@ export function pcpuBalanceFree(pcpu: Percpu, emptyOnly: boolean): void {
   }
   if (toFree.length === 0) return;
 
-  pcpu.lock.unlock();
-  for (const chunk of toFree) {
+  pcpu.lock.unlockIrq();
+  /*
+   * The kernel list_move()s each doomed chunk to the head of its local
+   * to_free list, so the destroy walk sees them in the reverse order of
+   * the slot walk above: the last one found is depopulated and destroyed
+   * first.
+   */
+  for (let i = toFree.length - 1; i >= 0; i--) {
+    const chunk = toFree[i]!;
     let rs = findNextBit(chunk.populated, chunk.nrPages, 0);
     while (rs < chunk.nrPages) {
       const re = findNextZeroBit(chunk.populated, chunk.nrPages, rs + 1);
       pcpu.backend.pcpuDepopulateChunk(chunk, rs, re);
-      pcpu.lock.lock();
+      pcpu.lock.lockIrq();
       pcpu.pcpuChunkDepopulated(chunk, rs, re);
-      pcpu.lock.unlock();
+      pcpu.lock.unlockIrq();
       rs = findNextBit(chunk.populated, chunk.nrPages, re);
     }
     pcpu.backend.pcpuDestroyChunk(chunk);
   }
-  pcpu.lock.lock();
+  pcpu.lock.lockIrq();
 }
 
 /**
@@ -84,7 +91,7 @@ export function pcpuReclaimPopulated(pcpu: Percpu): void {
   for (;;) {
     const chunk = pcpu.slotHeads[pcpu.toDepopulateSlot] ?? null;
     if (chunk === null) break;
-    if (chunk.immutable) pcpu.machine.log.warn(`${PCPU_WARN_SITE} pcpu_reclaim_populated`);
+    if (chunk.immutable) pcpu.machine.log.warn(pcpuWarnWhere(pcpu.era, PCPU_WARN_SITES.reclaimImmutable));
 
     let freedStart = chunk.nrPages;
     let freedEnd = 0;
@@ -105,9 +112,9 @@ export function pcpuReclaimPopulated(pcpu: Percpu): void {
       }
       if (end === -1) continue;
 
-      pcpu.lock.unlock();
+      pcpu.lock.unlockIrq();
       pcpu.backend.pcpuDepopulateChunk(chunk, i + 1, end + 1);
-      pcpu.lock.lock();
+      pcpu.lock.lockIrq();
       pcpu.pcpuChunkDepopulated(chunk, i + 1, end + 1);
       freedStart = Math.min(freedStart, i + 1);
       freedEnd = Math.max(freedEnd, end + 1);
@@ -115,9 +122,9 @@ export function pcpuReclaimPopulated(pcpu: Percpu): void {
     }
 
     if (freedStart < freedEnd) {
-      pcpu.lock.unlock();
+      pcpu.lock.unlockIrq();
       pcpu.backend.pcpuPostUnmapTlbFlush(chunk, freedStart, freedEnd);
-      pcpu.lock.lock();
+      pcpu.lock.lockIrq();
     }
 
     if (reintegrate || chunk.freeBytes === pcpu.unitSize) pcpuReintegrateChunk(pcpu, chunk);
@@ -164,9 +171,9 @@ export function pcpuBalancePopulated(pcpu: Percpu): void {
       while (rs < chunk.nrPages) {
         const re = findNextBit(chunk.populated, chunk.nrPages, rs + 1);
         const nr = Math.min(re - rs, nrToPop);
-        pcpu.lock.unlock();
+        pcpu.lock.unlockIrq();
         const ret = pcpu.backend.pcpuPopulateChunk(chunk, rs, rs + nr, gfp);
-        pcpu.lock.lock();
+        pcpu.lock.lockIrq();
         if (ret === 0) {
           nrToPop -= nr;
           pcpu.pcpuChunkPopulated(chunk, rs, rs + nr);
@@ -180,9 +187,9 @@ export function pcpuBalancePopulated(pcpu: Percpu): void {
 
     if (nrToPop === 0) return;
     /* ran out of chunks to populate, create a new one and retry */
-    pcpu.lock.unlock();
+    pcpu.lock.unlockIrq();
     const chunk = pcpu.backend.pcpuCreateChunk(gfp) as PcpuChunk | null;
-    pcpu.lock.lock();
+    pcpu.lock.lockIrq();
     if (chunk === null) return;
     pcpuChunkRelocate(pcpu, chunk, -1);
   }
@@ -197,12 +204,12 @@ export function pcpuBalancePopulated(pcpu: Percpu): void {
 export function pcpuBalanceWorkfn(pcpu: Percpu): void {
   pcpu.allocMutex.lock();
   if (pcpu.area.balance !== undefined) pcpu.area.balance();
-  pcpu.lock.lock();
+  pcpu.lock.lockIrq();
   pcpuBalanceFree(pcpu, false);
   if (eraHasReclaim(pcpu)) pcpuReclaimPopulated(pcpu);
   pcpuBalancePopulated(pcpu);
   if (eraHasReclaim(pcpu)) pcpuBalanceFree(pcpu, true);
-  pcpu.lock.unlock();
+  pcpu.lock.unlockIrq();
   pcpu.allocMutex.unlock();
   if (pcpu.debug !== null) pcpu.debug.checkOrThrow(pcpu, "pcpu_balance_workfn");
 }

@@ -18,8 +18,8 @@ import type { PcpuPtr } from "./api.js";
 import { eraHasReclaim } from "./balance.js";
 import type { PcpuChunk } from "./chunk.js";
 import type { Percpu } from "./percpu.js";
-import { PCPU_WARN_SITE } from "./percpu.js";
 import { pcpuIsolateChunk } from "./slots.js";
+import { PCPU_WARN_SITES, pcpuWarnWhere } from "./warn-site.js";
 
 /**
  * Why a pointer cannot be freed, or null when it is the start of a live
@@ -54,14 +54,14 @@ export function freePercpu(pcpu: Percpu, ptr: PcpuPtr | null): boolean {
   if (pcpu.options.checkFree) {
     const why = freeMisuse(pcpu, ptr, addr, chunk);
     if (why !== null) {
-      pcpu.machine.log.warn(`${PCPU_WARN_SITE} free_percpu`, `percpu: ${why}`);
+      pcpu.machine.log.warn(pcpuWarnWhere(pcpu.era, PCPU_WARN_SITES.freeMisuse), `percpu: ${why}`);
       return false;
     }
   }
   if (chunk === null) throw new Error(`percpu: free_percpu of an address in no chunk (${ptr})`);
   const off = addr - chunk.baseAddr;
 
-  pcpu.lock.lock();
+  pcpu.lock.lockIrqsave();
   pcpuFreeArea(pcpu, chunk, off);
 
   let needBalance = false;
@@ -87,7 +87,7 @@ export function freePercpu(pcpu: Percpu, ptr: PcpuPtr | null): boolean {
       ptr,
     });
   }
-  pcpu.lock.unlock();
+  pcpu.lock.unlockIrqrestore();
 
   if (needBalance) pcpu.pcpuScheduleBalanceWork();
   return true;

@@ -9,7 +9,13 @@ export {
   perCpuPtrToPhys,
   thisCpuPtr,
 } from "./addr.js";
-export { dumpStack, type PcpuAllocOpts } from "./alloc.js";
+export {
+  DEFAULT_CALL_SITE,
+  dumpStack,
+  eraHasPercpuMemcg,
+  type PcpuAllocOpts,
+  pcpuObjFullSize,
+} from "./alloc.js";
 export * from "./alloc-info.js";
 export * from "./api.js";
 export { PcpuAreaMap, PERCPU_DYNAMIC_EARLY_SLOTS, pcpuAreaMapOf } from "./area-map.js";
@@ -43,3 +49,4 @@ export * from "./percpu-api.js";
 export * from "./setup-generic.js";
 export { __pcpuSizeToSlot, pcpuSizeToSlot } from "./slots.js";
 export * from "./this-cpu.js";
+export * from "./warn-site.js";

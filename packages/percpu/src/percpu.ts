@@ -55,6 +55,14 @@ export interface PcpuOptions {
    * the sense that no check is made.
    */
   readonly checkFree?: boolean;
+  /**
+   * CONFIG_MEMCG with kmem accounting on (`!mem_cgroup_kmem_disabled()`,
+   * as distro kernels boot): every dynamic chunk carries a per-chunk
+   * obj_cgroup pointer array, and pcpu_obj_full_size() counts each
+   * object's share of it. Default false (no memcg) in the core; the
+   * assembled kernel's `memcg` config key turns it on by default.
+   */
+  readonly memcgKmem?: boolean;
 }
 
 /** The kernel image's static percpu section (`.data..percpu`). */
@@ -78,9 +86,6 @@ export interface PercpuInit {
   readonly trace?: PcpuTraceSink | null;
   readonly options?: PcpuOptions;
 }
-
-/** Where a kernel warning is attributed (`WARNING: CPU: n PID: p at <where>`). */
-export const PCPU_WARN_SITE = "mm/percpu.c";
 
 export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSource {
   readonly machine: Machine;
@@ -154,6 +159,7 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
       fixFreeHintQuirk: o.fixFreeHintQuirk ?? false,
       debugChecks: o.debugChecks ?? false,
       checkFree: o.checkFree ?? true,
+      memcgKmem: o.memcgKmem ?? false,
     };
     this.era = this.options.era;
     this.section = init.section;
@@ -240,12 +246,12 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
    */
   pcpuChunkPopulated(chunk: PcpuChunkView, s: number, e: number): void {
     const held = this.lock.isLocked();
-    if (!held) this.lock.lock();
+    if (!held) this.lock.lockIrqsave();
     pcpuChunkMarkPopulated(chunk, s, e);
     if (this.debug !== null) this.debug.touch(chunk as PcpuChunk);
     this.nrPopulated += e - s;
     pcpuUpdateEmptyPages(this, chunk as PcpuChunk, e - s);
-    if (!held) this.lock.unlock();
+    if (!held) this.lock.unlockIrqrestore();
   }
 
   /**

@@ -1,5 +1,7 @@
 import { GFP_ATOMIC, GFP_KERNEL, GFP_NOWAIT, SleepInAtomicError } from "@pcpu/mm";
 import { describe, expect, it } from "vitest";
+import { pcpuObjFullSize } from "../src/alloc.js";
+import type { PcpuTraceEvent } from "../src/api.js";
 import { allocPercpu, allocPercpuGfp, freePercpu } from "../src/percpu-api.js";
 import { __pcpuSizeToSlot, pcpuSizeToSlot } from "../src/slots.js";
 import { bootTestKernel } from "../src/testing/boot.js";
@@ -133,5 +135,40 @@ describe("freePercpu (free_percpu) misuse", () => {
     expect(log.some((l) => l.includes("points into the static percpu area"))).toBe(true);
     expect(pcpu.firstChunk.freeBytes).toBe(free);
     expect(freePercpu(pcpu, q)).toBe(true);
+  });
+});
+
+describe("pcpuObjFullSize (pcpu_obj_full_size)", () => {
+  const full = (o: { cpus: number; memcgKmem: boolean; era?: "v6" | "v5.14" | "v4.14" }, size: number) => {
+    const { pcpu } = bootTestKernel({
+      population: stubBackend,
+      cpus: o.cpus,
+      era: o.era ?? "v6",
+      options: { memcgKmem: o.memcgKmem },
+    });
+    return pcpuObjFullSize(pcpu, size);
+  };
+  it("is 160 for 16 bytes on 8 CPUs with memcg kmem accounting, 128 without", () => {
+    /* 16 * 8 units + 16 / 4 obj_cgroup pointers of 8 bytes */
+    expect(full({ cpus: 8, memcgKmem: true }, 16)).toBe(160);
+    expect(full({ cpus: 8, memcgKmem: false }, 16)).toBe(128);
+    /* 5.14-6.x too; 4.14 had no percpu memcg accounting */
+    expect(full({ cpus: 8, memcgKmem: true, era: "v5.14" }, 16)).toBe(160);
+    expect(full({ cpus: 8, memcgKmem: true, era: "v4.14" }, 16)).toBe(128);
+    /* 0x1000 on 4 CPUs: 0x4000 + 0x400 pointers * 8 */
+    expect(full({ cpus: 4, memcgKmem: true }, 0x1000)).toBe(0x4000 + 0x2000);
+  });
+
+  it("is what the alloc tracepoint's bytes_alloc shows", () => {
+    const events: PcpuTraceEvent[] = [];
+    const { pcpu } = bootTestKernel({
+      population: stubBackend,
+      cpus: 8,
+      options: { memcgKmem: true },
+      trace: { emit: (e) => events.push(e) },
+    });
+    expect(allocPercpu(pcpu, 16, 8)).not.toBeNull();
+    const ev = events.find((e) => e.event === "percpu_alloc_percpu");
+    expect(ev).toMatchObject({ size: 16, bytesAlloc: 160 });
   });
 });

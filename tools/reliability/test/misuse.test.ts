@@ -103,7 +103,7 @@ for (const t of TARGETS) {
       expect(k.dmesg()).toEqual(
         warnBlock(
           `percpu: free_percpu: pointer ${k.fmt(p)} is not a live percpu allocation (never allocated or already freed)`,
-          "mm/percpu.c free_percpu",
+          "mm/percpu.c:2236 free_percpu+0x6e/0x4b0",
         ),
       );
       k.unchanged();
@@ -125,7 +125,7 @@ for (const t of TARGETS) {
       expect(k.dmesg()).toEqual(
         warnBlock(
           `percpu: free_percpu: pointer ${k.fmt(p)} points into the static percpu area`,
-          "mm/percpu.c free_percpu",
+          "mm/percpu.c:2236 free_percpu+0x6e/0x4b0",
         ),
       );
       k.unchanged();
@@ -160,7 +160,7 @@ for (const t of TARGETS) {
         expect(k.dmesg()).toEqual(
           warnBlock(
             `illegal size (${ps}) or align (${pa}) for percpu allocation`,
-            "mm/percpu.c pcpu_alloc_noprof",
+            "mm/percpu.c:1766 pcpu_alloc_noprof+0x82b/0xeb0",
           ),
         );
         k.unchanged();

@@ -89,6 +89,7 @@ function configHelp(k: string): string {
     nrCpus: "CONFIG_NR_CPUS (default: the arch's, at least --cpus)",
     modules: "CONFIG_MODULES on|off (default on)",
     seed: "seed of the machine and the workload (default 1)",
+    memcg: "CONFIG_MEMCG kmem accounting on|off (default on): bytes_alloc = pcpu_obj_full_size",
   };
   return h[k] ?? k;
 }

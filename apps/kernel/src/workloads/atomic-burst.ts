@@ -37,7 +37,9 @@ export const atomicBurstWorkload: Workload = {
         try {
           for (let i = 0; i < n; i++) {
             attempts++;
-            const p = k.percpu.alloc(rng.pick(SIZES), 8, "GFP_ATOMIC", { callSite: "net_rx_action+0x0/0x0" });
+            const p = k.percpu.alloc(rng.pick(SIZES), 8, "GFP_ATOMIC", {
+              callSite: "net_rx_action+0x14b/0x450",
+            });
             if (p === null) atomicFailures++;
             else live.push(p);
           }

@@ -23,7 +23,8 @@ import {
 } from "./workload.js";
 
 const VALUE_SIZES = [4, 8, 12, 16, 24, 32, 48, 64, 128, 256] as const;
-const CALL_SITE = "bpf_map_alloc_percpu+0x0/0x0";
+/* the return address after bpf_map_alloc_percpu's call, as a real 6.x x86_64 backtrace shows it */
+const CALL_SITE = "bpf_map_alloc_percpu+0x69/0xc0";
 
 interface BpfPercpuMap {
   readonly id: number;

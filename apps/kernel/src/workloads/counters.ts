@@ -74,7 +74,7 @@ export const countersWorkload: Workload = {
     k.machine.ctx.setTask(1, "systemd");
     for (let i = 0; i < n; i++) {
       /* percpu_counter_init: alloc_percpu_gfp(s32, gfp) */
-      const p = k.percpu.alloc(4, 4, "GFP_KERNEL", { callSite: "__percpu_counter_init_many+0x0/0x0" });
+      const p = k.percpu.alloc(4, 4, "GFP_KERNEL", { callSite: "__percpu_counter_init_many+0x8e/0x360" });
       if (p === null) throw new WorkloadCheckError(`counters: percpu_counter_init ${i} failed (-ENOMEM)`);
       fbcs.push({ count: 0, counters: p, expected: 0 });
     }

@@ -95,7 +95,7 @@ function loadModule(k: Kernel, info: ModuleInfo): LoadedModule | null {
     log.printk(LOGLEVEL_WARNING, `${info.name}: per-cpu alignment ${align} > ${k.machine.pageSize}`);
     align = k.machine.pageSize;
   }
-  const percpu = k.percpu.allocReserved(info.pcpuSize, align, { callSite: "load_module+0x0/0x0" });
+  const percpu = k.percpu.allocReserved(info.pcpuSize, align, { callSite: "load_module+0x1b5d/0x2560" });
   if (percpu === null) {
     log.printk(LOGLEVEL_ERR, `${info.name}: Could not allocate ${info.pcpuSize} bytes percpu data`);
     return null;
@@ -106,7 +106,9 @@ function loadModule(k: Kernel, info: ModuleInfo): LoadedModule | null {
   for (let cpu = 0; cpu < k.config.cpus; cpu++) k.machine.mem.copyIn(k.percpu.perCpuPtr(percpu, cpu), image);
   const dyn: PcpuPtr[] = [];
   for (const [size, a] of info.dynamic) {
-    const p = k.percpu.alloc(size, a, "GFP_KERNEL", { callSite: `${info.name}_init+0x0/0x0` });
+    const p = k.percpu.alloc(size, a, "GFP_KERNEL", {
+      callSite: `${info.name}_init+0x2d/0x90 [${info.name}]`,
+    });
     if (p === null) {
       /* The init fails: undo in reverse, then the module's percpu section. */
       for (let i = dyn.length - 1; i >= 0; i--) k.percpu.free(dyn[i]!);
