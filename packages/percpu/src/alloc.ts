@@ -19,13 +19,9 @@ import {
   LOGLEVEL_INFO,
   LOGLEVEL_WARNING,
 } from "@pcpu/mm";
-import {
-  PCPU_EMPTY_POP_PAGES_LOW,
-  PCPU_MIN_ALLOC_SIZE,
-  PCPU_SLOT_FAIL_THRESHOLD,
-  type PcpuPtr,
-} from "./api.js";
+import { PCPU_EMPTY_POP_PAGES_LOW, PCPU_SLOT_FAIL_THRESHOLD, type PcpuPtr } from "./api.js";
 import { findNextBit, findNextZeroBit } from "./bitmap.js";
+import { pcpuLogPrefix } from "./boot-lines.js";
 import type { PcpuChunk } from "./chunk.js";
 import type { Percpu } from "./percpu.js";
 import { PCPU_WARN_SITE } from "./percpu.js";
@@ -79,13 +75,23 @@ export function pcpuAlloc(
   const log = pcpu.machine.log;
   const pcpuGfp = gfp & (GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
   const isAtomic = pcpu.era === "v6" ? !gfpflagsAllowBlocking(gfp) : (gfp & GFP_KERNEL) !== GFP_KERNEL;
-  const doWarn = (gfp & __GFP_NOWARN) === 0;
+  /* before "mm, percpu: add support for __GFP_NOWARN flag" (v4.14) every warning was printed */
+  const doWarn = !pcpu.changes.gfpNowarn || (gfp & __GFP_NOWARN) === 0;
 
-  /* Alignment of at least PCPU_MIN_ALLOC_SIZE; size rounded up to it. */
-  if (align < PCPU_MIN_ALLOC_SIZE) align = PCPU_MIN_ALLOC_SIZE;
-  size = (size + PCPU_MIN_ALLOC_SIZE - 1) & ~(PCPU_MIN_ALLOC_SIZE - 1);
+  /*
+   * Alignment of at least the area allocator's granule, size rounded up to
+   * it: PCPU_MIN_ALLOC_SIZE (4) for the bitmap, 2 for the area map.
+   */
+  const granule = pcpu.area.minAllocSize;
+  if (align < granule) align = granule;
+  size = (size + granule - 1) & ~(granule - 1);
 
-  if (size === 0 || size > k.PCPU_MIN_UNIT_SIZE || align > k.PAGE_SIZE || !isPowerOf2(align)) {
+  if (
+    size === 0 ||
+    size > k.PCPU_MIN_UNIT_SIZE ||
+    align > k.PAGE_SIZE ||
+    (pcpu.changes.alignPowerOfTwo && !isPowerOf2(align))
+  ) {
     if (doWarn)
       log.warn(
         `${PCPU_WARN_SITE} pcpu_alloc_noprof`,
@@ -130,7 +136,7 @@ export function pcpuAlloc(
           next = c.next;
           off = pcpu.area.findFit(c, size, align, isAtomic);
           if (off < 0) {
-            if (slot < PCPU_SLOT_FAIL_THRESHOLD && pcpu.area.name === "bitmap")
+            if (slot < PCPU_SLOT_FAIL_THRESHOLD && pcpu.changes.relegateFailedChunks)
               __pcpuChunkMove(pcpu, c, 0, true);
             continue;
           }
@@ -195,7 +201,7 @@ export function pcpuAlloc(
         err = "failed to populate";
         return pcpuAllocFail(pcpu, true, reserved, isAtomic, doWarn, size, align, err);
       }
-      pcpu.pcpuChunkPopulated(chunk, rs, re);
+      pcpu.pcpuChunkPopulated(chunk, rs, re, true);
       pcpu.lock.unlock();
       rs = findNextZeroBit(chunk.populated, pageEnd, re);
     }
@@ -259,12 +265,14 @@ function pcpuAllocFail(
   /* Before 6.x only sleeping failures warned. */
   const warnAtomic = pcpu.era === "v6" || !isAtomic;
   if (doWarn && warnAtomic && pcpu.warnLimit > 0) {
+    /* "PERCPU: " written into each message until pr_fmt (2016), as in the boot lines */
+    const prefix = pcpuLogPrefix(pcpu.era);
     log.printk(
       LOGLEVEL_WARNING,
-      `percpu: allocation failed, size=${size} align=${align} atomic=${isAtomic ? 1 : 0}, ${err}`,
+      `${prefix}allocation failed, size=${size} align=${align} atomic=${isAtomic ? 1 : 0}, ${err}`,
     );
     if (!isAtomic) dumpStack(pcpu);
-    if (--pcpu.warnLimit === 0) log.printk(LOGLEVEL_INFO, "percpu: limit reached, disable warning");
+    if (--pcpu.warnLimit === 0) log.printk(LOGLEVEL_INFO, `${prefix}limit reached, disable warning`);
   }
   if (isAtomic) {
     /* see the flag handling in pcpu_balance_workfn() */
