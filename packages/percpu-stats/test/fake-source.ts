@@ -150,6 +150,8 @@ function unsupported(): never {
 /** The parts of the area-allocator contract percpu_stats uses. */
 export const fakeArea: AreaAllocator = {
   name: "bitmap",
+  minAllocSize: 4,
+  recountsEmptyPages: false,
   forEachRun(chunk, fn) {
     const m = maps(chunk);
     let last = findLastBit(m.alloc, m.mapBits - chunk.endOffset / 4 - 1);

@@ -26,6 +26,7 @@ import {
   type PcpuPtr,
 } from "./api.js";
 import { findNextBit, findNextZeroBit } from "./bitmap.js";
+import { pcpuLogPrefix } from "./boot-lines.js";
 import type { PcpuChunk } from "./chunk.js";
 import type { Percpu } from "./percpu.js";
 import { __pcpuChunkMove, pcpuChunkRelocate, pcpuReintegrateChunk, pcpuSizeToSlot } from "./slots.js";
@@ -81,19 +82,19 @@ function zu(n: number): string {
   return Number.isSafeInteger(n) ? String(n) : BigInt(n).toString();
 }
 
-/** Largest size whose ALIGN(size, PCPU_MIN_ALLOC_SIZE) int32 arithmetic gets right. */
+/** Largest size whose ALIGN(size, granule) int32 arithmetic gets right. */
 const PCPU_ALIGN_FAST_MAX = 0x7fff_fff0;
 
 /**
- * `ALIGN(size, PCPU_MIN_ALLOC_SIZE)` in the arithmetic of a `bits`-bit
+ * `ALIGN(size, granule)` (PCPU_MIN_ALLOC_SIZE, or 2 for the area map) in the arithmetic of a `bits`-bit
  * size_t: exact for every size_t a number holds, and wrapping to 0 at the
  * top as the C expression does (a 32-bit kernel asked for 0xfffffffd bytes
  * rounds to 0 and refuses it as an illegal size). The slow path of the
  * rounding in pcpu_alloc, for sizes no int32 operation can hold.
  * @kernel include/linux/align.h ALIGN
  */
-export function pcpuAlignSizeT(size: number, bits: 32 | 64): number {
-  const rounded = Math.ceil(size / PCPU_MIN_ALLOC_SIZE) * PCPU_MIN_ALLOC_SIZE;
+export function pcpuAlignSizeT(size: number, granule: number, bits: 32 | 64): number {
+  const rounded = Math.ceil(size / granule) * granule;
   return rounded % 2 ** bits;
 }
 
@@ -133,16 +134,27 @@ export function pcpuAlloc(
   const log = pcpu.machine.log;
   const pcpuGfp = gfp & (GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
   const isAtomic = pcpu.era === "v6" ? !gfpflagsAllowBlocking(gfp) : (gfp & GFP_KERNEL) !== GFP_KERNEL;
-  const doWarn = (gfp & __GFP_NOWARN) === 0;
+  /* before "mm, percpu: add support for __GFP_NOWARN flag" (v4.14) every warning was printed */
+  const doWarn = !pcpu.changes.gfpNowarn || (gfp & __GFP_NOWARN) === 0;
 
-  /* Alignment of at least PCPU_MIN_ALLOC_SIZE; size rounded up to it (ALIGN, in size_t). */
-  if (align < PCPU_MIN_ALLOC_SIZE) align = PCPU_MIN_ALLOC_SIZE;
+  /*
+   * Alignment of at least the area allocator's granule, size rounded up to
+   * it in size_t arithmetic: PCPU_MIN_ALLOC_SIZE (4) for the bitmap, 2 for
+   * the area map.
+   */
+  const granule = pcpu.area.minAllocSize;
+  if (align < granule) align = granule;
   size =
     size <= PCPU_ALIGN_FAST_MAX
-      ? (size + PCPU_MIN_ALLOC_SIZE - 1) & ~(PCPU_MIN_ALLOC_SIZE - 1)
-      : pcpuAlignSizeT(size, pcpu.machine.bits);
+      ? (size + granule - 1) & ~(granule - 1)
+      : pcpuAlignSizeT(size, granule, pcpu.machine.bits);
 
-  if (size === 0 || size > k.PCPU_MIN_UNIT_SIZE || align > k.PAGE_SIZE || !isPowerOf2(align)) {
+  if (
+    size === 0 ||
+    size > k.PCPU_MIN_UNIT_SIZE ||
+    align > k.PAGE_SIZE ||
+    (pcpu.changes.alignPowerOfTwo && !isPowerOf2(align))
+  ) {
     if (doWarn)
       log.warn(
         pcpuWarnWhere(pcpu.era, PCPU_WARN_SITES.allocIllegal),
@@ -187,7 +199,7 @@ export function pcpuAlloc(
           next = c.next;
           off = pcpu.area.findFit(c, size, align, isAtomic);
           if (off < 0) {
-            if (slot < PCPU_SLOT_FAIL_THRESHOLD && pcpu.area.name === "bitmap")
+            if (slot < PCPU_SLOT_FAIL_THRESHOLD && pcpu.changes.relegateFailedChunks)
               __pcpuChunkMove(pcpu, c, 0, true);
             continue;
           }
@@ -252,7 +264,7 @@ export function pcpuAlloc(
         err = "failed to populate";
         return pcpuAllocFail(pcpu, true, reserved, isAtomic, doWarn, size, align, err);
       }
-      pcpu.pcpuChunkPopulated(chunk, rs, re);
+      pcpu.pcpuChunkPopulated(chunk, rs, re, true);
       pcpu.lock.unlockIrqrestore();
       rs = findNextZeroBit(chunk.populated, pageEnd, re);
     }
@@ -316,12 +328,14 @@ function pcpuAllocFail(
   /* Before 6.x only sleeping failures warned. */
   const warnAtomic = pcpu.era === "v6" || !isAtomic;
   if (doWarn && warnAtomic && pcpu.warnLimit > 0) {
+    /* "PERCPU: " written into each message until pr_fmt (2016), as in the boot lines */
+    const prefix = pcpuLogPrefix(pcpu.era);
     log.printk(
       LOGLEVEL_WARNING,
-      `percpu: allocation failed, size=${size} align=${align} atomic=${isAtomic ? 1 : 0}, ${err}`,
+      `${prefix}allocation failed, size=${size} align=${align} atomic=${isAtomic ? 1 : 0}, ${err}`,
     );
     if (!isAtomic) dumpStack(pcpu);
-    if (--pcpu.warnLimit === 0) log.printk(LOGLEVEL_INFO, "percpu: limit reached, disable warning");
+    if (--pcpu.warnLimit === 0) log.printk(LOGLEVEL_INFO, `${prefix}limit reached, disable warning`);
   }
   if (isAtomic) {
     /* see the flag handling in pcpu_balance_workfn() */

@@ -17,6 +17,7 @@
  */
 
 import type { Machine, VirtAddr } from "@pcpu/mm";
+import type { PcpuKernelChanges } from "./kernel-changes.js";
 
 /**
  * A percpu pointer: a fictitious address in the static percpu section's
@@ -184,6 +185,8 @@ export interface PopulationBackend {
  */
 export interface AreaAllocatorHost {
   readonly constants: PcpuConstants;
+  /** The kernel changes this kernel has (kernel-changes.ts); the allocators read theirs at construction. */
+  readonly changes: PcpuKernelChanges;
   /** `pcpu_update_empty_pages(chunk, nr)`. */
   pcpuUpdateEmptyPages(chunk: PcpuChunkView, nr: number): void;
   /** `pcpu_chunk_relocate(chunk, oslot)`. */
@@ -204,6 +207,23 @@ export interface AreaAllocatorHost {
  */
 export interface AreaAllocator {
   readonly name: "bitmap" | "area-map";
+  /**
+   * The allocation granule in bytes: pcpu_alloc rounds sizes up to it and
+   * raises smaller alignments to it. The area map's in-use bit needs even
+   * offsets (2, "force >= 16bit alignment and make size even"); the bitmap
+   * has one bit per PCPU_MIN_ALLOC_SIZE (4) bytes ("percpu: increase minimum
+   * percpu allocation size and align areas", v4.14, with the bitmap).
+   */
+  readonly minAllocSize: number;
+  /**
+   * Whether the allocator keeps `nr_empty_pop_pages` by recounting the
+   * populated pages inside free regions when it rescans a chunk (the 4.14
+   * bitmap allocator; "percpu: set PCPU_BITMAP_BLOCK_SIZE to PAGE_SIZE",
+   * v5.1, replaced the recount). pcpu_chunk_populated(for_alloc) then
+   * leaves the counts alone, and the counts are not exact between
+   * rescans. False for the area map and the 5.1+ bitmap.
+   */
+  readonly recountsEmptyPages: boolean;
   /** Create the metadata of a fresh chunk (`pcpu_alloc_chunk` part): everything free. False on (injected) metadata allocation failure. */
   initChunk(chunk: PcpuChunkView): boolean;
   /**

@@ -56,6 +56,10 @@ export interface AreaMapAllocatorOptions {
 /** The area-map allocator of one kernel. */
 export class PcpuAreaMapAllocator implements AreaAllocator {
   readonly name = "area-map" as const;
+  /** Offsets stay even: bit 0 of a map entry is the in-use flag. */
+  readonly minAllocSize = 2;
+  /** Occupied pages are subtracted per allocation and added back per free. */
+  readonly recountsEmptyPages = false;
   readonly host: AreaAllocatorHost;
   readonly pageShift: number;
   readonly earlyMapSlots: number;

@@ -25,6 +25,14 @@
  *
  * Slot relocation and empty-page accounting belong to mm/percpu.c; this file
  * calls them through the host exactly where the kernel calls them.
+ *
+ * The 4.14 form of this allocator (the v4.14 era) is the same code with
+ * the v5.1 kernel changes switched off where the kernel's code differed
+ * (kernel-changes.ts; grep the switch names): no scan hints, the chunk hint
+ * updated by 4.14's pcpu_chunk_update rules, chunks slotted by free bytes,
+ * the rescan-on-overlap test on the first bit only, and the empty
+ * populated pages recounted by pcpu_chunk_refresh_hint instead of tracked
+ * per block.
  */
 
 import type {
@@ -269,10 +277,24 @@ export function pcpuNextFitRegion(
  * `fullScan`, a scan hint is promoted and the walk starts after it;
  * otherwise the walk starts at `chunk_md.first_free` (the scan hint is not
  * cleared in that branch).
+ *
+ * Before "percpu: set PCPU_BITMAP_BLOCK_SIZE to PAGE_SIZE" (v5.1) the walk
+ * also recounted the chunk's empty populated pages: the populated pages
+ * wholly inside each free region (pcpu_cnt_pop_pages). Pass the chunk's
+ * `populated` bitmap as `countPopulated` to get that count back; null
+ * skips it.
  * @kernel mm/percpu.c pcpu_chunk_refresh_hint
+ * @param scanHints - the kernel has scan hints (PcpuKernelChanges.blockScanHint)
  * @context pcpu_lock.
+ * @returns the empty populated pages counted, or 0 without `countPopulated`.
  */
-export function pcpuChunkRefreshHint(chunk: PcpuBitmapArea, fullScan: boolean, cur: PcpuRegionCursor): void {
+export function pcpuChunkRefreshHint(
+  chunk: PcpuBitmapArea,
+  fullScan: boolean,
+  cur: PcpuRegionCursor,
+  scanHints = true,
+  countPopulated: Uint32Array | null = null,
+): number {
   const md = chunk.chunkMd;
   const mapBits = chunk.mapBits;
   let bitOff: number;
@@ -298,6 +320,7 @@ export function pcpuChunkRefreshHint(chunk: PcpuBitmapArea, fullScan: boolean, c
   const nrBlocks = chunk.nrBlocks;
   const lf = chunk.leftFree;
   let bits = 0;
+  let nrEmptyPopPages = 0;
   for (;;) {
     let i = (bitOff * invBb) | 0;
     let blockOff = bitOff & (bb - 1);
@@ -321,11 +344,27 @@ export function pcpuChunkRefreshHint(chunk: PcpuBitmapArea, fullScan: boolean, c
       }
     }
     if (!(bitOff < mapBits)) break;
-    pcpuBlockUpdate(md, bitOff, bitOff + bits);
+    pcpuBlockUpdate(md, bitOff, bitOff + bits, scanHints);
+    if (countPopulated !== null) nrEmptyPopPages += pcpuCntPopPages(countPopulated, bitOff, bits, invBb);
     bitOff += bits + 1;
   }
   cur.bitOff = bitOff;
   cur.bits = bits;
+  return nrEmptyPopPages;
+}
+
+/**
+ * The populated pages wholly inside the free region `[bitOff, bitOff +
+ * bits)`: pages from PFN_UP of its start to PFN_DOWN of its end (a block
+ * is a page, so `invBb` turns bits into pages).
+ * @kernel mm/percpu.c pcpu_cnt_pop_pages (before v5.1)
+ * @context pcpu_lock.
+ */
+export function pcpuCntPopPages(populated: Uint32Array, bitOff: number, bits: number, invBb: number): number {
+  const pageStart = Math.ceil(bitOff * invBb);
+  const pageEnd = Math.floor((bitOff + bits) * invBb);
+  if (pageStart >= pageEnd) return 0;
+  return bitmapWeight(populated, pageEnd) - bitmapWeight(populated, pageStart);
 }
 
 /**
@@ -374,9 +413,26 @@ export function pcpuFindZeroArea(
  */
 export class PcpuBitmapAllocator implements AreaAllocator {
   readonly name = "bitmap" as const;
+  /** One bit per PCPU_MIN_ALLOC_SIZE bytes. */
+  readonly minAllocSize = PCPU_MIN_ALLOC_SIZE;
   readonly host: AreaAllocatorHost;
   /** See `BitmapAllocatorOptions.fixFreeHintQuirk`. */
   readonly fixFreeHintQuirk: boolean;
+  /* The kernel changes this allocator's code differs by (kernel-changes.ts), copied from the host. */
+  /** PcpuKernelChanges.slotByContigHint. */
+  readonly slotByContigHint: boolean;
+  /** PcpuKernelChanges.hintRegionOverlap. */
+  readonly hintRegionOverlap: boolean;
+  /** PcpuKernelChanges.freePathNewRegion. */
+  readonly freePathNewRegion: boolean;
+  /** PcpuKernelChanges.emptyPagesByBlock. */
+  readonly emptyPagesByBlock: boolean;
+  /** PcpuKernelChanges.blockScanHint. */
+  readonly blockScanHint: boolean;
+  /** PcpuKernelChanges.rememberSkippedArea. */
+  readonly rememberSkippedArea: boolean;
+  /** The 4.14 recount of empty populated pages (`!emptyPagesByBlock`). */
+  readonly recountsEmptyPages: boolean;
   readonly pageSize: number;
   /** PCPU_BITMAP_BLOCK_BITS. */
   readonly blockBits: number;
@@ -390,6 +446,14 @@ export class PcpuBitmapAllocator implements AreaAllocator {
   constructor(host: AreaAllocatorHost, opts: BitmapAllocatorOptions) {
     this.host = host;
     this.fixFreeHintQuirk = opts.fixFreeHintQuirk === true;
+    const ch = host.changes;
+    this.slotByContigHint = ch.slotByContigHint;
+    this.hintRegionOverlap = ch.hintRegionOverlap;
+    this.freePathNewRegion = ch.freePathNewRegion;
+    this.emptyPagesByBlock = ch.emptyPagesByBlock;
+    this.blockScanHint = ch.blockScanHint;
+    this.rememberSkippedArea = ch.rememberSkippedArea;
+    this.recountsEmptyPages = !ch.emptyPagesByBlock;
     this.pageSize = host.constants.PAGE_SIZE;
     this.blockBits = host.constants.PCPU_BITMAP_BLOCK_BITS;
     if (host.constants.PCPU_BITMAP_BLOCK_SIZE !== this.pageSize || this.blockBits !== this.pageSize >>> 2)
@@ -404,14 +468,18 @@ export class PcpuBitmapAllocator implements AreaAllocator {
   /* ------------------------------------------------------------------ */
 
   /**
-   * The slot a chunk belongs in, by its chunk contig hint.
+   * The slot a chunk belongs in, by its chunk contig hint (by its free
+   * bytes before "percpu: manage chunks based on contig_bits instead of
+   * free_bytes", v5.1: `slotByContigHint`).
    * @kernel mm/percpu.c pcpu_chunk_slot
    * @context pcpu_lock.
-   * @returns 0 for a full chunk, else `pcpu_size_to_slot(contig_hint * 4)`.
+   * @returns 0 for a full chunk, else `pcpu_size_to_slot(contig_hint * 4)`
+   *   (`pcpu_size_to_slot(free_bytes)`).
    */
   pcpuChunkSlot(chunk: PcpuChunkView): number {
     const md = pcpuBitmapArea(chunk).chunkMd;
     if (chunk.freeBytes < PCPU_MIN_ALLOC_SIZE || md.contigHint === 0) return 0;
+    if (!this.slotByContigHint) return this.host.pcpuSizeToSlot(chunk.freeBytes);
     return this.host.pcpuSizeToSlot(md.contigHint * PCPU_MIN_ALLOC_SIZE);
   }
 
@@ -487,7 +555,8 @@ export class PcpuBitmapAllocator implements AreaAllocator {
     const bitOff = pcpuFindZeroArea(area.allocMap, end, start, allocBits, alignMask, zc);
     if (bitOff >= end) return -1;
 
-    if (zc.bits !== 0) pcpuBlockUpdateScan(area, zc.bitOff, zc.bits);
+    /* before v5.1 (bitmap_find_next_zero_area) nothing was remembered */
+    if (zc.bits !== 0 && this.rememberSkippedArea) pcpuBlockUpdateScan(area, zc.bitOff, zc.bits);
 
     bitmapSet(area.allocMap, bitOff, allocBits);
 
@@ -540,11 +609,18 @@ export class PcpuBitmapAllocator implements AreaAllocator {
       sBlock.scanHint = 0;
 
     if (
-      pcpuRegionOverlap(sBlock.contigHintStart, sBlock.contigHintStart + sBlock.contigHint, sOff, sOff + bits)
+      this.hintRegionOverlap
+        ? pcpuRegionOverlap(
+            sBlock.contigHintStart,
+            sBlock.contigHintStart + sBlock.contigHint,
+            sOff,
+            sOff + bits,
+          )
+        : sOff >= sBlock.contigHintStart && sOff < sBlock.contigHintStart + sBlock.contigHint
     ) {
       /* the contig run is broken: rescan */
       if (sOff === 0) sBlock.leftFree = 0;
-      pcpuBlockRefreshHint(area, sIndex);
+      pcpuBlockRefreshHint(area, sIndex, this.blockScanHint);
     } else {
       sBlock.leftFree = Math.min(sBlock.leftFree, sOff);
       if (sIndex === eIndex) sBlock.rightFree = Math.min(sBlock.rightFree, bb - eOff);
@@ -566,7 +642,7 @@ export class PcpuBitmapAllocator implements AreaAllocator {
 
         eBlock.leftFree = 0;
         if (eOff > eBlock.contigHintStart) {
-          pcpuBlockRefreshHint(area, eIndex);
+          pcpuBlockRefreshHint(area, eIndex, this.blockScanHint);
         } else {
           eBlock.rightFree = Math.min(eBlock.rightFree, bb - eOff);
         }
@@ -584,14 +660,35 @@ export class PcpuBitmapAllocator implements AreaAllocator {
     }
 
     /* a sleeping allocation into unpopulated pages undercounts until populated */
-    if (nrEmptyPages !== 0) this.host.pcpuUpdateEmptyPages(chunk, -nrEmptyPages);
+    if (nrEmptyPages !== 0 && this.emptyPagesByBlock) this.host.pcpuUpdateEmptyPages(chunk, -nrEmptyPages);
 
     if (pcpuRegionOverlap(md.scanHintStart, md.scanHintStart + md.scanHint, bitOff, bitOff + bits))
       md.scanHint = 0;
 
     /* only a broken chunk contig run needs the metadata walk */
-    if (pcpuRegionOverlap(md.contigHintStart, md.contigHintStart + md.contigHint, bitOff, bitOff + bits))
-      pcpuChunkRefreshHint(area, false, this.mdCur);
+    if (
+      this.hintRegionOverlap
+        ? pcpuRegionOverlap(md.contigHintStart, md.contigHintStart + md.contigHint, bitOff, bitOff + bits)
+        : bitOff >= md.contigHintStart && bitOff < md.contigHintStart + md.contigHint
+    )
+      this.chunkRefreshHint(chunk, area, false);
+  }
+
+  /**
+   * `pcpu_chunk_refresh_hint` with this kernel's switches; before v5.1
+   * (`emptyPagesByBlock` off) the walk's recount of empty populated pages
+   * replaces the chunk's count and the difference goes to the global one
+   * (not for the reserved chunk; there is no isolation in those kernels).
+   * @kernel mm/percpu.c pcpu_chunk_refresh_hint
+   * @context pcpu_lock.
+   */
+  chunkRefreshHint(chunk: PcpuChunkView, area: PcpuBitmapArea, fullScan: boolean): void {
+    if (this.emptyPagesByBlock) {
+      pcpuChunkRefreshHint(area, fullScan, this.mdCur, this.blockScanHint, null);
+      return;
+    }
+    const nr = pcpuChunkRefreshHint(area, fullScan, this.mdCur, this.blockScanHint, chunk.populated);
+    if (nr !== chunk.nrEmptyPopPages) this.host.pcpuUpdateEmptyPages(chunk, nr - chunk.nrEmptyPopPages);
   }
 
   /**
@@ -637,12 +734,12 @@ export class PcpuBitmapAllocator implements AreaAllocator {
     /* start block */
     eOff = sIndex === eIndex ? end : bb;
     if (start === 0 && eOff === bb) nrEmptyPages++;
-    pcpuBlockUpdate(sBlock, start, eOff);
+    pcpuBlockUpdate(sBlock, start, eOff, this.blockScanHint);
 
     if (sIndex !== eIndex) {
       /* end block */
       if (end === bb) nrEmptyPages++;
-      pcpuBlockUpdate(eBlock, 0, end);
+      pcpuBlockUpdate(eBlock, 0, end, this.blockScanHint);
 
       /* middle blocks become wholly free */
       nrEmptyPages += eIndex - sIndex - 1;
@@ -657,9 +754,12 @@ export class PcpuBitmapAllocator implements AreaAllocator {
       }
     }
 
-    if (nrEmptyPages !== 0) this.host.pcpuUpdateEmptyPages(chunk, nrEmptyPages);
+    if (nrEmptyPages !== 0 && this.emptyPagesByBlock) this.host.pcpuUpdateEmptyPages(chunk, nrEmptyPages);
 
-    if (end - start >= bb || sIndex !== eIndex) pcpuChunkRefreshHint(area, true, this.mdCur);
+    if (end - start >= bb || sIndex !== eIndex) this.chunkRefreshHint(chunk, area, true);
+    else if (!this.freePathNewRegion)
+      /* 4.14: the run's start with the length of the start block's contig hint, wherever that lies */
+      pcpuBlockUpdate(area.chunkMd, sBase + start, sBase + start + sBlock.contigHint, false);
     else pcpuBlockUpdate(area.chunkMd, sBase + start, this.fixFreeHintQuirk ? sBase + end : end);
   }
 
@@ -732,6 +832,24 @@ export class PcpuBitmapAllocator implements AreaAllocator {
     }
     const a = area as PcpuBitmapArea;
     const mapBits = a.mapBits;
+
+    if (!this.emptyPagesByBlock) {
+      /*
+       * 4.14: the chunk's count starts as the pages wholly inside the
+       * served region, and its contig hint is the region's size at bit 0
+       * (contig_bits_start is zeroed memory); the hidden head then breaks
+       * it and the refresh recounts.
+       */
+      const mapSize = chunk.nrPages * this.pageSize - chunk.startOffset - chunk.endOffset;
+      chunk.nrEmptyPopPages = pcpuCntPopPages(
+        chunk.populated,
+        chunk.startOffset >>> PCPU_MIN_ALLOC_SHIFT,
+        mapSize >>> PCPU_MIN_ALLOC_SHIFT,
+        a.invBlockBits,
+      );
+      a.chunkMd.contigHint = mapSize >>> PCPU_MIN_ALLOC_SHIFT;
+      a.chunkMd.contigHintStart = 0;
+    }
 
     if (chunk.startOffset) {
       const offsetBits = chunk.startOffset >>> PCPU_MIN_ALLOC_SHIFT;
@@ -872,7 +990,7 @@ export class PcpuBitmapAllocator implements AreaAllocator {
    *   expected and actual values, or null.
    */
   checkChunk(chunk: PcpuChunkView, live: readonly LiveArea[], accountedPages?: number): string | null {
-    return pcpuCheckBitmapChunk(chunk, live, this.pageSize, accountedPages);
+    return pcpuCheckBitmapChunk(chunk, live, this.pageSize, accountedPages, this.emptyPagesByBlock);
   }
 
   /**
@@ -938,6 +1056,7 @@ export function pcpuCheckBitmapChunk(
   live: readonly LiveArea[],
   pageSize: number,
   accountedPages?: number,
+  exactEmptyPages = true,
 ): string | null {
   const id = chunk.id;
   const area = chunk.area;
@@ -1063,7 +1182,8 @@ export function pcpuCheckBitmapChunk(
   /* 7. nr_empty_pop_pages */
   /* Pages the backend counted beyond the bitmap (km) are counted empty too. */
   const emptyAccounted = emptyPop + pop - weight;
-  if (chunk.nrEmptyPopPages !== emptyAccounted)
+  /* before v5.1 the count is a recount that goes stale between chunk refreshes: no invariant */
+  if (exactEmptyPages && chunk.nrEmptyPopPages !== emptyAccounted)
     return `chunk ${id}: nr_empty_pop_pages expected ${emptyAccounted}, actual ${chunk.nrEmptyPopPages}`;
 
   /* 9. chunk_md bounds */

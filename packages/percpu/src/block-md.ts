@@ -141,15 +141,36 @@ export function pcpuInitMdBlock(block: PcpuBlockMd, nrBits: number): void {
  * and scan hints, preferring the better aligned start on a tie. Must accept
  * `end <= start` (the free-path chunk-hint quirk passes a negative length,
  * which then only lowers first_free).
+ *
+ * Without `scanHints` (kernels before "percpu: add block level scan_hint",
+ * v5.1: PcpuKernelChanges.blockScanHint) only the contig run is kept: a
+ * longer run replaces it, an equal one moves it to the better aligned start,
+ * and the scan hint is never set. The same function is 4.14's
+ * pcpu_chunk_update when `block` is the chunk's record.
  * @kernel mm/percpu.c pcpu_block_update
+ * @param scanHints - the kernel has block scan hints (default true)
  * @context pcpu_lock.
  */
-export function pcpuBlockUpdate(block: PcpuBlockMd, start: number, end: number): void {
+export function pcpuBlockUpdate(block: PcpuBlockMd, start: number, end: number, scanHints = true): void {
   const contig = end - start;
 
   if (start < block.firstFree) block.firstFree = start;
   if (start === 0) block.leftFree = contig;
   if (end === block.nrBits) block.rightFree = contig;
+
+  if (!scanHints) {
+    if (contig > block.contigHint) {
+      block.contigHintStart = start;
+      block.contigHint = contig;
+    } else if (
+      contig === block.contigHint &&
+      block.contigHintStart !== 0 &&
+      (start === 0 || ffsBit(start) > ffsBit(block.contigHintStart))
+    ) {
+      block.contigHintStart = start;
+    }
+    return;
+  }
 
   if (contig > block.contigHint) {
     if (start > block.contigHintStart) {
@@ -188,17 +209,26 @@ export function pcpuBlockUpdate(block: PcpuBlockMd, start: number, end: number):
  * Rescan block `index` of the chunk: promote the scan hint to contig hint
  * (scanning from its end) or, without one, restart from first_free with no
  * contig hint; right_free is reset but left_free is not.
+ *
+ * Without `scanHints` (before "percpu: add block level scan_hint", v5.1)
+ * the rescan always starts at first_free with no contig hint and resets
+ * both left_free and right_free.
  * @kernel mm/percpu.c pcpu_block_refresh_hint
+ * @param scanHints - the kernel has block scan hints (default true)
  * @context pcpu_lock.
  */
-export function pcpuBlockRefreshHint(chunk: PcpuBlockMaps, index: number): void {
+export function pcpuBlockRefreshHint(chunk: PcpuBlockMaps, index: number, scanHints = true): void {
   const block = chunk.mdBlocks[index];
   const bb = chunk.blockBits;
   const base = index * bb;
   const size = base + bb;
   let start: number;
 
-  if (block.scanHint !== 0) {
+  if (!scanHints) {
+    start = block.firstFree;
+    block.contigHint = 0;
+    block.leftFree = 0;
+  } else if (block.scanHint !== 0) {
     start = block.scanHintStart + block.scanHint;
     block.contigHintStart = block.scanHintStart;
     block.contigHint = block.scanHint;
@@ -216,7 +246,7 @@ export function pcpuBlockRefreshHint(chunk: PcpuBlockMaps, index: number): void 
     const rs = findNextZeroBit(map, size, b);
     if (rs >= size) break;
     const re = findNextBit(map, size, rs + 1);
-    pcpuBlockUpdate(block, rs - base, re - base);
+    pcpuBlockUpdate(block, rs - base, re - base, scanHints);
     b = re + 1;
   }
 }

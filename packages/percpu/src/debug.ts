@@ -175,7 +175,8 @@ export function checkPercpuInvariants(
     for (let i = 0; i < chunk.nrPages; i++)
       if (pcpuPageIsPopulated(chunk, i) && pcpu.area.pageIsEmpty(chunk, i)) empty++;
     const emptyAccounted = accounted - weight + empty;
-    if (chunk.nrEmptyPopPages !== emptyAccounted) {
+    /* the 4.14 recount goes stale between chunk refreshes: not an invariant there */
+    if (!pcpu.area.recountsEmptyPages && chunk.nrEmptyPopPages !== emptyAccounted) {
       return `${tag}: nr_empty_pop_pages ${chunk.nrEmptyPopPages} != ${emptyAccounted} (populated pages with nothing allocated)`;
     }
 

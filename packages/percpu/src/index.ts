@@ -44,6 +44,7 @@ export * from "./cpumask.js";
 export { checkPercpuInvariants, PcpuInvariantError, PcpuUseAfterFreeError } from "./debug.js";
 export * from "./embed.js";
 export * from "./first-chunk.js";
+export { type PcpuKernelChanges, pcpuKernelChanges } from "./kernel-changes.js";
 export * from "./percpu.js";
 export * from "./percpu-api.js";
 export * from "./setup-generic.js";

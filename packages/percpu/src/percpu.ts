@@ -35,6 +35,7 @@ import type {
 import { pcpuBalanceWorkfn } from "./balance.js";
 import { PcpuChunk, pcpuChunkMarkDepopulated, pcpuChunkMarkPopulated } from "./chunk.js";
 import { PcpuDebug } from "./debug.js";
+import { type PcpuKernelChanges, pcpuKernelChanges } from "./kernel-changes.js";
 import { pcpuChunkRelocate, pcpuSizeToSlot, pcpuUpdateEmptyPages } from "./slots.js";
 
 /** Behaviour switches of one kernel (spec section 13). */
@@ -93,6 +94,8 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
   /** 1 / PAGE_SIZE (a power of two, so `x * invPageSize` is exactly `x / PAGE_SIZE`). */
   readonly invPageSize: number;
   readonly era: PcpuEra;
+  /** The kernel changes of `era`, one switch each (kernel-changes.ts). */
+  readonly changes: PcpuKernelChanges;
   readonly options: Required<PcpuOptions>;
   readonly section: PcpuStaticSection;
   readonly area: AreaAllocator;
@@ -162,6 +165,7 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
       memcgKmem: o.memcgKmem ?? false,
     };
     this.era = this.options.era;
+    this.changes = pcpuKernelChanges(this.era);
     this.section = init.section;
     this.observer = init.observer ?? null;
     this.trace = init.trace ?? null;
@@ -241,16 +245,23 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
   /**
    * `pcpu_chunk_populated(chunk, s, e)`: pages [s, e) became populated;
    * they are assumed empty.
+   *
+   * `forAlloc` is pcpu_alloc populating for the area it just allocated.
+   * The 4.14 bitmap allocator (its `recountsEmptyPages`) took a `for_alloc`
+   * argument here and then left the empty-page counts alone: its chunk
+   * refresh recounts them. The area map before it and the bitmap since
+   * "percpu: set PCPU_BITMAP_BLOCK_SIZE to PAGE_SIZE" (v5.1) count the
+   * pages empty here, the allocation having subtracted what it occupies.
    * @kernel mm/percpu.c pcpu_chunk_populated
    * @context takes pcpu_lock when the caller does not hold it.
    */
-  pcpuChunkPopulated(chunk: PcpuChunkView, s: number, e: number): void {
+  pcpuChunkPopulated(chunk: PcpuChunkView, s: number, e: number, forAlloc = false): void {
     const held = this.lock.isLocked();
     if (!held) this.lock.lockIrqsave();
     pcpuChunkMarkPopulated(chunk, s, e);
     if (this.debug !== null) this.debug.touch(chunk as PcpuChunk);
     this.nrPopulated += e - s;
-    pcpuUpdateEmptyPages(this, chunk as PcpuChunk, e - s);
+    if (!forAlloc || !this.area.recountsEmptyPages) pcpuUpdateEmptyPages(this, chunk as PcpuChunk, e - s);
     if (!held) this.lock.unlockIrqrestore();
   }
 

@@ -55,6 +55,8 @@ function leakLargeFrees(inner: AreaAllocatorFactory): AreaAllocatorFactory {
     const sizes = new Map<PcpuChunkView, Map<number, number>>();
     const broken: AreaAllocator = {
       name: a.name,
+      minAllocSize: a.minAllocSize,
+      recountsEmptyPages: a.recountsEmptyPages,
       initChunk: (chunk) => a.initChunk(chunk),
       initFirstChunk: (chunk) => a.initFirstChunk(chunk),
       freeChunk: (chunk) => a.freeChunk(chunk),

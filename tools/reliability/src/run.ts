@@ -208,8 +208,10 @@ class Run {
 
   /** A freshly returned pointer: zero and aligned on every CPU; then give every CPU its own bytes. */
   adopt(step: number, ptr: PcpuPtr, size: number, align: number, reserved: boolean): void {
-    const rounded = (size + 3) & ~3;
     const pcpu = this.s.pcpu;
+    /* the area allocator's granule: 4 for the bitmap, 2 for the area map */
+    const g = pcpu.area.minAllocSize;
+    const rounded = (size + g - 1) & ~(g - 1);
     for (let cpu = 0; cpu < this.cpus; cpu++) {
       const a = perCpuPtr(pcpu, ptr, cpu);
       if (a % align !== 0)
@@ -259,7 +261,10 @@ class Run {
       }
       case "alloc-reserved": {
         const rc = pcpu.reservedChunk;
-        const room = rc === null ? Number.POSITIVE_INFINITY : reservedRoom(this.s, Math.max(op.align, 4));
+        const room =
+          rc === null
+            ? Number.POSITIVE_INFINITY
+            : reservedRoom(this.s, Math.max(op.align, pcpu.area.minAllocSize));
         const before = injected(m);
         const logFrom = m.log.lines().length;
         const ptr = inContext(this.s, cpuOf(op.cpu), "process", () =>
@@ -267,7 +272,8 @@ class Run {
         );
         this.r.reservedAllocs++;
         if (ptr === null) {
-          const size = (op.size + 3) & ~3;
+          const g = pcpu.area.minAllocSize;
+          const size = (op.size + g - 1) & ~(g - 1);
           const noFit = () =>
             m.log
               .lines()
@@ -461,7 +467,8 @@ class Run {
               : 12 << (op.value % 4);
         const p = allocPercpuGfp(pcpu, size, align, GFP_KERNEL);
         if (p !== null) this.fail(step, `__alloc_percpu(${size}, ${align}) succeeded`);
-        expectLog(`illegal size (${(size + 3) & ~3}) or align (${align}) for percpu allocation`);
+        const g = pcpu.area.minAllocSize;
+        expectLog(`illegal size (${(size + g - 1) & ~(g - 1)}) or align (${align}) for percpu allocation`);
         break;
       }
       case "sleep-in-atomic": {

@@ -14,7 +14,7 @@ import type { ThisCpuFn } from "./api.js";
 export class ShadowAlloc {
   constructor(
     readonly ptr: PcpuPtr,
-    /** Bytes, rounded up to PCPU_MIN_ALLOC_SIZE as the allocator does. */
+    /** Bytes, rounded up to the area allocator's granule (minAllocSize) as pcpu_alloc does. */
     readonly size: number,
     readonly align: number,
     readonly reserved: boolean,

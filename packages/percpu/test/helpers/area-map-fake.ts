@@ -8,6 +8,7 @@
 import type { AreaAllocatorHost, PcpuChunkView, PcpuConstants } from "../../src/api.js";
 import type { PcpuAreaMap } from "../../src/area-map.js";
 import { PcpuAreaMapAllocator } from "../../src/area-map-allocator.js";
+import { type PcpuKernelChanges, pcpuKernelChanges } from "../../src/kernel-changes.js";
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
@@ -31,6 +32,8 @@ export function sizeToSlot(size: number): number {
 
 export class FakeHost implements AreaAllocatorHost {
   readonly constants = CONSTANTS;
+  /** Today's kernel unless a test replaces it. */
+  changes: PcpuKernelChanges = pcpuKernelChanges("v6");
   readonly unitSize: number;
   /** 3.18: `pcpu_nr_slots = __pcpu_size_to_slot(unit_size) + 2`, free slot last. */
   readonly freeSlot: number;

@@ -6,10 +6,17 @@
  */
 
 import type { VirtAddr } from "@pcpu/mm";
-import type { AreaAllocator, AreaAllocatorHost, PcpuChunkView, PcpuConstants } from "../../src/api.js";
+import type {
+  AreaAllocator,
+  AreaAllocatorHost,
+  PcpuChunkView,
+  PcpuConstants,
+  PcpuEra,
+} from "../../src/api.js";
 import { PCPU_SLOT_BASE_SHIFT } from "../../src/api.js";
 import { bitmapSet, fls } from "../../src/bitmap.js";
 import { type BitmapAllocatorOptions, createBitmapAllocator } from "../../src/bitmap-allocator.js";
+import { type PcpuKernelChanges, pcpuKernelChanges } from "../../src/kernel-changes.js";
 
 /** 4 KiB pages: BB = 0x400. */
 export const CONSTANTS_4K: PcpuConstants = {
@@ -80,6 +87,8 @@ export interface Relocation {
 
 export class FakeHost implements AreaAllocatorHost {
   readonly constants: PcpuConstants;
+  /** Today's kernel unless a test replaces it. */
+  changes: PcpuKernelChanges = pcpuKernelChanges("v6");
   readonly unitSize: number;
   /** `pcpu_nr_empty_pop_pages`. */
   nrEmptyPopPages = 0;
@@ -142,9 +151,10 @@ export class FakeHost implements AreaAllocatorHost {
 /** A host, a bitmap allocator and a fresh normal chunk of `nrPages`, fully populated unless told. */
 export function makeBitmapKernel(
   nrPages: number,
-  opts: BitmapAllocatorOptions & { populated?: boolean } = {},
+  opts: BitmapAllocatorOptions & { populated?: boolean; era?: PcpuEra } = {},
 ): { host: FakeHost; alloc: AreaAllocator; chunk: FakeChunk } {
   const host = new FakeHost(nrPages);
+  if (opts.era !== undefined) host.changes = pcpuKernelChanges(opts.era);
   const alloc = createBitmapAllocator(opts)(host);
   host.area = alloc;
   const chunk = new FakeChunk(1, nrPages);
