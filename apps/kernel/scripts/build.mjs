@@ -24,8 +24,10 @@ const ARCH_MODULES = {
   x86_64: ["x86", "x86_64"],
   i386: ["x86", "i386"],
   arm: ["arm", "arm"],
+  arm64: ["arm64", "arm64"],
   sparc32: ["sparc32", "sparc32"],
   s390: ["s390", "s390"],
+  generic: ["generic", "generic"],
 };
 const POPULATIONS = { vm: "vmPopulation", km: "kmPopulation" };
 

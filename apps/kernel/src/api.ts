@@ -24,10 +24,22 @@ import type {
   PopulationFactory,
 } from "@pcpu/percpu";
 
-/** The arches a kernel can be built for (`ARCH=` plus the word size). */
-export type ArchName = "x86_64" | "i386" | "arm" | "sparc32" | "s390";
+/**
+ * The arches a kernel can be built for (`ARCH=` plus the word size).
+ * `generic` is the asm-generic arch with the word and page size the config
+ * gives (`bits`, `pageSize`): arches without a package of their own.
+ */
+export type ArchName = "x86_64" | "i386" | "arm" | "arm64" | "sparc32" | "s390" | "generic";
 /** Every arch name, in documentation order. */
-export const ARCH_NAMES: readonly ArchName[] = ["x86_64", "i386", "arm", "sparc32", "s390"];
+export const ARCH_NAMES: readonly ArchName[] = [
+  "x86_64",
+  "i386",
+  "arm",
+  "arm64",
+  "sparc32",
+  "s390",
+  "generic",
+];
 
 /** Population backends: mm/percpu-vm.c (default) or mm/percpu-km.c (CONFIG_NEED_PER_CPU_KM). */
 export type PopulationName = "vm" | "km";
@@ -46,8 +58,16 @@ export const PERCPU_ALLOC_NAMES: readonly PcpuFc[] = ["auto", "embed", "page"];
  * CLI flags are the same keys in kebab-case (`--mem-per-node`).
  */
 export interface KernelConfig {
-  /** Arch to build: x86_64, i386, arm, sparc32, s390. Default x86_64. */
+  /** Arch to build: x86_64, i386, arm, arm64, sparc32, s390, generic. Default x86_64. */
   readonly arch?: string;
+  /**
+   * PAGE_SIZE in bytes or with a K suffix (`16K`, `16384`): 4K, 16K or 64K
+   * on arm64, 4K .. 256K on the generic arch; the other arches have 4K only.
+   * Default: the arch's (4K).
+   */
+  readonly pageSize?: number | string;
+  /** BITS_PER_LONG of the generic arch: 32 or 64 (default 64); the other arches have their own. */
+  readonly bits?: number | string;
   /** Possible CPUs (`nr_cpu_ids`). Default 8. */
   readonly cpus?: number | string;
   /**
@@ -98,6 +118,10 @@ export interface KernelConfig {
 /** A validated config: every key set, sizes in bytes, nodes parsed. */
 export interface ResolvedKernelConfig {
   readonly arch: ArchName;
+  /** PAGE_SIZE in bytes. */
+  readonly pageSize: number;
+  /** BITS_PER_LONG. */
+  readonly bits: 32 | 64;
   readonly cpus: number;
   /** The nodes as written (normalised: `0-3;4-7`). */
   readonly nodes: string;
@@ -151,8 +175,12 @@ export interface KernelArchDefinition {
   readonly name: ArchName;
   /** The package that implements it (`@pcpu/arch-x86`). */
   readonly packageName: string;
+  /** The default word and page size. */
   readonly bits: 32 | 64;
   readonly pageShift: number;
+  /** Every word size and page shift the arch builds (the config's `bits` and `pageSize` pick one). */
+  readonly bitsChoices: readonly (32 | 64)[];
+  readonly pageShifts: readonly number[];
   /** CONFIG_NR_CPUS default and maximum of the arch's Kconfig. */
   readonly nrCpusDefault: number;
   readonly nrCpusMax: number;

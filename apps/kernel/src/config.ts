@@ -40,6 +40,8 @@ export class ConfigError extends Error {
 /** Every config key, camelCase, in documentation order. */
 export const CONFIG_KEYS = [
   "arch",
+  "pageSize",
+  "bits",
   "cpus",
   "nodes",
   "memPerNode",
@@ -222,6 +224,42 @@ export function defaultNodes(cpus: number, numa: boolean): string {
   )}`;
 }
 
+/** `4K`, `16K`, `64K` for a page size in bytes. */
+function pageSizeName(bytes: number): string {
+  return `${bytes / 1024}K`;
+}
+
+/**
+ * The config's page size and word size, checked against what the arch
+ * builds (arm64: 4K/16K/64K; generic: 4K..256K, 32 or 64 bits; the others
+ * their one size).
+ */
+function pageSizeAndBits(c: KernelConfig, def: KernelArchDefinition): { pageSize: number; bits: 32 | 64 } {
+  const sizes = def.pageShifts.map((s) => 2 ** s);
+  let pageSize = 2 ** def.pageShift;
+  if (c.pageSize !== undefined) {
+    pageSize = sizeOf("pageSize", c.pageSize);
+    if (!sizes.includes(pageSize)) {
+      throw new ConfigError(
+        "pageSize",
+        `${def.name} builds ${sizes.map(pageSizeName).join(", ")} pages, not ${pageSize} bytes`,
+      );
+    }
+  }
+  let bits = def.bits;
+  if (c.bits !== undefined) {
+    const b = intOf("bits", c.bits, 1);
+    if (!(def.bitsChoices as readonly number[]).includes(b)) {
+      throw new ConfigError(
+        "bits",
+        `${def.name} is ${def.bitsChoices.join(" or ")}-bit, not ${b}-bit (--bits applies to --arch generic)`,
+      );
+    }
+    bits = b as 32 | 64;
+  }
+  return { pageSize, bits };
+}
+
 /** Looks an arch up among the definitions a build carries. */
 export type ArchLookup = (name: ArchName) => KernelArchDefinition | undefined;
 
@@ -272,8 +310,8 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
     );
   }
 
+  const { pageSize, bits } = pageSizeAndBits(c, def);
   const memPerNode = c.memPerNode === undefined ? def.memPerNodeDefault : sizeOf("memPerNode", c.memPerNode);
-  const pageSize = 2 ** def.pageShift;
   if (memPerNode < 16 * 2 ** 20)
     throw new ConfigError("memPerNode", `${memPerNode} bytes is below the 16M minimum per node`);
   if (memPerNode % pageSize !== 0)
@@ -355,6 +393,8 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
 
   return {
     arch,
+    pageSize,
+    bits,
     cpus,
     nodes: nodeCpus.map(formatCpulist).join(";"),
     nodeCpus,

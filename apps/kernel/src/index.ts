@@ -1,6 +1,8 @@
 // @pcpu/kernel: public exports only.
 export * from "./api.js";
 export { arm } from "./arches/arm.js";
+export { arm64 } from "./arches/arm64.js";
+export { generic } from "./arches/generic.js";
 export { archConfigOf, packageArch } from "./arches/package-arch.js";
 export { s390 } from "./arches/s390.js";
 export { sparc32 } from "./arches/sparc32.js";

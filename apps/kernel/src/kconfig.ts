@@ -26,8 +26,10 @@ export const KCONFIG_ARCH_SYMBOLS: Readonly<Record<ArchName, string>> = {
   x86_64: "CONFIG_X86_64",
   i386: "CONFIG_X86_32",
   arm: "CONFIG_ARM",
+  arm64: "CONFIG_ARM64",
   sparc32: "CONFIG_SPARC32",
   s390: "CONFIG_S390",
+  generic: "CONFIG_PCPU_GENERIC_ARCH",
 };
 
 /** Every value symbol and the key it sets. */
@@ -45,6 +47,18 @@ export const KCONFIG_SYMBOLS: readonly KconfigSymbol[] = [
     key: "modules",
     type: "bool",
     doc: "PERCPU_MODULE_RESERVE is 8K with modules, 0 without",
+  },
+  {
+    symbol: "CONFIG_PCPU_PAGE_SIZE",
+    key: "pageSize",
+    type: "size",
+    doc: "PAGE_SIZE (arm64: 4K/16K/64K; generic)",
+  },
+  {
+    symbol: "CONFIG_PCPU_BITS",
+    key: "bits",
+    type: "int",
+    doc: "BITS_PER_LONG of the generic arch (32 or 64)",
   },
   { symbol: "CONFIG_PCPU_CPUS", key: "cpus", type: "int", doc: "possible CPUs of the machine (nr_cpu_ids)" },
   { symbol: "CONFIG_PCPU_NODES", key: "nodes", type: "string", doc: 'CPUs per NUMA node, e.g. "0-3;4-7"' },

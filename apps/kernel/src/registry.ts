@@ -6,6 +6,8 @@
 
 import type { KernelConfig } from "./api.js";
 import { arm } from "./arches/arm.js";
+import { arm64 } from "./arches/arm64.js";
+import { generic } from "./arches/generic.js";
 import { s390 } from "./arches/s390.js";
 import { sparc32 } from "./arches/sparc32.js";
 import { i386, x86_64 } from "./arches/x86.js";
@@ -16,7 +18,7 @@ import { vmPopulation } from "./populations/vm.js";
 
 /** Every arch and both population backends. */
 export const ALL_DEFINITIONS: KernelRegistry = {
-  arches: [x86_64, i386, arm, sparc32, s390],
+  arches: [x86_64, i386, arm, arm64, sparc32, s390, generic],
   populations: [vmPopulation, kmPopulation],
 };
 

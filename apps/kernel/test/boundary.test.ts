@@ -17,8 +17,17 @@ import { bootKernel } from "../src/registry.js";
 import { parseTraceForReplay, replayTrace } from "../src/replay.js";
 import { runWorkload } from "../src/report.js";
 
-const ARCHES: readonly ArchName[] = ["x86_64", "i386", "arm", "sparc32", "s390"];
-const BITS: Record<ArchName, 32 | 64> = { x86_64: 64, i386: 32, arm: 32, sparc32: 32, s390: 64 };
+const ARCHES: readonly ArchName[] = ["x86_64", "i386", "arm", "arm64", "sparc32", "s390", "generic"];
+/* generic is 64-bit unless --bits says otherwise */
+const BITS: Record<ArchName, 32 | 64> = {
+  x86_64: 64,
+  i386: 32,
+  arm: 32,
+  arm64: 64,
+  sparc32: 32,
+  s390: 64,
+  generic: 64,
+};
 
 function boot(arch: ArchName) {
   return bootKernel({ arch, cpus: 4, nodes: arch === "x86_64" ? "0-1;2-3" : undefined, trace: false });

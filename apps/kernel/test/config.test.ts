@@ -89,7 +89,7 @@ describe("resolveConfig (the checks made before boot)", () => {
     });
   });
   it("refuses every impossible kernel with the setting named", () => {
-    refused({ arch: "mips" }, "arch", /not one of x86_64, i386, arm, sparc32, s390/);
+    refused({ arch: "mips" }, "arch", /not one of x86_64, i386, arm, arm64, sparc32, s390, generic/);
     refused({ arch: "arm", cpus: 33 }, "cpus", /exceed the arm NR_CPUS limit of 32/);
     refused({ arch: "i386", cpus: 9 }, "cpus", /NR_CPUS limit of 8/);
     refused({ cpus: 16, nrCpus: 8 }, "cpus", /exceed CONFIG_NR_CPUS=8/);

@@ -32,6 +32,7 @@ const CHOICES: Partial<Record<Key, readonly string[]>> = {
   percpuAlloc: PERCPU_ALLOC_NAMES,
   allocator: ALLOCATOR_NAMES,
   era: PCPU_ERAS,
+  bits: ["64", "32"],
   stats: ["on", "off"],
   modules: ["on", "off"],
   trace: ["on", "off"],
@@ -41,6 +42,8 @@ const CHOICES: Partial<Record<Key, readonly string[]>> = {
 
 const HELP: Record<Key, string> = {
   arch: "arch to build",
+  pageSize: "PAGE_SIZE: 4K; arm64 4K/16K/64K, generic 4K..256K",
+  bits: "word size of the generic arch (32 or 64)",
   cpus: "possible CPUs (nr_cpu_ids)",
   nodes: "CPUs of each NUMA node, nodes separated by ; (0-3;4-7)",
   memPerNode: "memory per node (K/M/G or hex)",

@@ -177,10 +177,10 @@ describe("checkConfig / configErrorLine (resolveConfig, the CLI's `invalid confi
     expect(se).toEqual({
       kind: "config",
       setting: "arch",
-      message: 'arch: "mips" is not one of x86_64, i386, arm, sparc32, s390',
+      message: 'arch: "mips" is not one of x86_64, i386, arm, arm64, sparc32, s390, generic',
     });
     expect(configErrorLine({ setting: se.setting!, message: se.message })).toBe(
-      'invalid config: arch (--arch): "mips" is not one of x86_64, i386, arm, sparc32, s390',
+      'invalid config: arch (--arch): "mips" is not one of x86_64, i386, arm, arm64, sparc32, s390, generic',
     );
     expect(hexBytes(new Uint8Array([0, 0xab, 7]))).toBe("00 ab 07");
   });

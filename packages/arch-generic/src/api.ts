@@ -25,7 +25,7 @@ import type { MachineConfig } from "@pcpu/mm";
 import type { PcpuEra, PcpuFc } from "@pcpu/percpu";
 
 /** The arches modelled. `generic` is the asm-generic default the others specialise. */
-export type ArchId = "generic" | "x86_64" | "i386" | "arm" | "sparc32" | "s390";
+export type ArchId = "generic" | "x86_64" | "i386" | "arm" | "arm64" | "sparc32" | "s390";
 
 /**
  * The kernel generation an arch reproduces: every core era, plus `v6.14`,

@@ -13,6 +13,13 @@
  *   setupPerCpuAreas()   embed(MODULE, DYNAMIC, PAGE)  x86 (own), s390 (own)
  *   nrCpus(), hasNuma()  no arch limit                 every arch (its Kconfig)
  *
+ * The generic arch itself takes its word size and page size from its
+ * constructor (`new GenericArch({ bits: 32, pageShift: 14 })`): that is how
+ * an arch without a package of its own (ppc64 with 64 KiB pages, loongarch
+ * and mips with 16 KiB) is reproduced from its sizes. A 32-bit generic
+ * machine gets a 3G/1G layout (direct map at 0xc0000000, 768 MiB of
+ * lowmem, vmalloc 0xf0000000-0xff000000).
+ *
  * The sizes a setup passes to pcpu_embed_first_chunk() /
  * pcpu_page_first_chunk() go through firstChunkSizes(), which puts the
  * config's reservedSize / dynSize / atomSize in place of the arch's own
@@ -62,11 +69,47 @@ export function logLinesSince(machine: Machine, from: number): string[] {
     .map((l) => l.text);
 }
 
+/** The word and page size of a generic arch (`--arch generic --bits B --page-size S`). */
+export interface GenericArchOptions {
+  /** BITS_PER_LONG: 32 or 64; default 64. */
+  readonly bits?: 32 | 64;
+  /** PAGE_SHIFT: 12 (4 KiB) .. 18 (256 KiB); default 12. */
+  readonly pageShift?: number;
+}
+
+/** 32-bit generic layout: PAGE_OFFSET, the lowmem limit, VMALLOC_START/END. */
+export const GENERIC32_PAGE_OFFSET = 0xc000_0000;
+export const GENERIC32_LOWMEM_MAX = 0x3000_0000;
+export const GENERIC32_VMALLOC_START = 0xf000_0000;
+export const GENERIC32_VMALLOC_END = 0xff00_0000;
+
 /** The asm-generic arch; arch packages extend it. */
 export class GenericArch<A extends ArchPercpu = ArchPercpu> implements ArchDescription {
   readonly id: ArchId = "generic";
   readonly bits: 32 | 64 = 64;
   readonly pageShift: number = 12;
+
+  /**
+   * @param options word and page size of the generic arch (arch packages
+   *   fix their own and pass nothing).
+   * @throws RangeError for a word size other than 32/64 or a page shift
+   *   outside 12..18.
+   */
+  constructor(options: GenericArchOptions = {}) {
+    if (options.bits !== undefined) {
+      if (options.bits !== 32 && options.bits !== 64)
+        throw new RangeError(`generic: bits must be 32 or 64, got ${options.bits}`);
+      this.bits = options.bits;
+    }
+    if (options.pageShift !== undefined) {
+      const ps = options.pageShift;
+      if (!(Number.isInteger(ps) && ps >= 12 && ps <= 18))
+        throw new RangeError(
+          `generic: pageShift must be an integer in [12, 18] (4K .. 256K pages), got ${ps}`,
+        );
+      this.pageShift = ps;
+    }
+  }
   readonly littleEndian: boolean = true;
   readonly eras: readonly ArchEra[] = ["v2.6.32", "v3.18", "v4.14", "v5.14", "v6.14", "v6"];
   readonly defaultEra: ArchEra = "v6";
@@ -97,7 +140,7 @@ export class GenericArch<A extends ArchPercpu = ArchPercpu> implements ArchDescr
 
   /** Default link address of `.data..percpu` in `era` (a kernel image address). */
   protected defaultSectionAddr(_era: ArchEra): number {
-    return 0x1000_0000_0000 + 16 * MiB;
+    return (this.bits === 32 ? GENERIC32_PAGE_OFFSET : 0x1000_0000_0000) + 16 * MiB;
   }
 
   /**
@@ -216,6 +259,21 @@ export class GenericArch<A extends ArchPercpu = ArchPercpu> implements ArchDescr
    */
   layout(config: ArchConfig | ResolvedArchConfig): ArchLayout {
     const cfg = this.resolve(config);
+    if (this.bits === 32) {
+      const physEnd = this.physEnd(cfg);
+      if (physEnd > 4 * GiB)
+        throw new RangeError(
+          `${this.id}: physical memory ends at 0x${physEnd.toString(16)}, beyond the 4 GiB a 32-bit machine addresses`,
+        );
+      return {
+        pageOffset: GENERIC32_PAGE_OFFSET,
+        directMapSize: Math.min(physEnd, GENERIC32_LOWMEM_MAX),
+        vmallocStart: GENERIC32_VMALLOC_START,
+        vmallocEnd: GENERIC32_VMALLOC_END,
+        vmallocTotal: GENERIC32_VMALLOC_END - GENERIC32_VMALLOC_START,
+        vaBits: 32,
+      };
+    }
     const directMapSize = this.physEnd(cfg);
     if (directMapSize > 32 * TiB) throw new RangeError(`${this.id}: more than 32 TiB of physical memory`);
     return {

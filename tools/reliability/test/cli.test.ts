@@ -88,7 +88,7 @@ const CASES: Record<string, readonly Case[]> = {
     ["boot --cpus=", /^invalid config: cpus \(--cpus\): "" is not an integer$/],
     [
       "boot --arch riscv",
-      /^invalid config: arch \(--arch\): "riscv" is not one of x86_64, i386, arm, sparc32, s390$/,
+      /^invalid config: arch \(--arch\): "riscv" is not one of x86_64, i386, arm, arm64, sparc32, s390, generic$/,
     ],
     ["boot --nodes abc", /^invalid config: nodes \(--nodes\): node 0: cpulist "abc"/],
     ["boot --mem-per-node abc", /^invalid config: memPerNode \(--mem-per-node\): "abc" is not a size/],

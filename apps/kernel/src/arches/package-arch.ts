@@ -6,6 +6,8 @@
  * dynSize / atomSize in place of its own request, which the arch contract
  * takes), smp_prepare_boot_cpu and the secondaries' bring-up. The app only
  * translates its config and reports the package's refusals as ConfigError.
+ * An arch built in several page or word sizes (arm64, generic) gives a
+ * `variant` that makes the package's arch for the config's sizes.
  */
 
 import {
@@ -42,7 +44,15 @@ function settingOf(message: string): string {
 export interface PackageArchOptions<A extends ArchPercpu> {
   readonly name: ArchName;
   readonly packageName: string;
+  /** The arch with its default sizes (its limits are the definition's). */
   readonly def: GenericArch<A>;
+  /**
+   * The arch for another page shift / word size, when it builds several;
+   * `pageShifts` and `bitsChoices` list what it accepts (default: def's only).
+   */
+  readonly variant?: (pageShift: number, bits: 32 | 64) => GenericArch<A>;
+  readonly pageShifts?: readonly number[];
+  readonly bitsChoices?: readonly (32 | 64)[];
   /** Whether embed groups CPUs by node on this arch. */
   readonly groupsByNode: boolean;
   /** Largest total memory the layout accepts (checked again by the package). */
@@ -77,11 +87,28 @@ export function packageArch<A extends ArchPercpu>(o: PackageArchOptions<A>): Ker
   if (def.fcSupport.embed) fcs.push("embed");
   if (def.fcSupport.page) fcs.push("page");
 
-  const resolve = (c: ResolvedKernelConfig): ResolvedArchConfig => {
+  /* One arch object per size, made once: a definition serves many kernels. */
+  const variants = new Map<string, GenericArch<A>>();
+  const defFor = (c: ResolvedKernelConfig): GenericArch<A> => {
+    const shift = Math.log2(c.pageSize);
+    if (shift === def.pageShift && c.bits === def.bits) return def;
+    const key = `${shift}/${c.bits}`;
+    let d = variants.get(key);
+    if (d === undefined) {
+      if (o.variant === undefined)
+        throw new ConfigError("pageSize", `${o.name} has no ${c.pageSize}-byte pages or ${c.bits}-bit build`);
+      d = o.variant(shift, c.bits);
+      variants.set(key, d);
+    }
+    return d;
+  };
+
+  const resolve = (c: ResolvedKernelConfig): { d: GenericArch<A>; cfg: ResolvedArchConfig } => {
     try {
-      const cfg = def.resolve(archConfigOf(c));
-      def.layout(cfg);
-      return cfg;
+      const d = defFor(c);
+      const cfg = d.resolve(archConfigOf(c));
+      d.layout(cfg);
+      return { d, cfg };
     } catch (e) {
       if (e instanceof RangeError) throw new ConfigError(settingOf(e.message), e.message);
       throw e;
@@ -93,6 +120,8 @@ export function packageArch<A extends ArchPercpu>(o: PackageArchOptions<A>): Ker
     packageName: o.packageName,
     bits: def.bits,
     pageShift: def.pageShift,
+    bitsChoices: o.bitsChoices ?? [def.bits],
+    pageShifts: o.pageShifts ?? [def.pageShift],
     nrCpusDefault: limits.default,
     nrCpusMax: limits.max,
     numa: def.hasNuma("v6"),
@@ -104,7 +133,8 @@ export function packageArch<A extends ArchPercpu>(o: PackageArchOptions<A>): Ker
     memTotalMax: o.memTotalMax,
     boot(c: ResolvedKernelConfig, core: KernelCoreParts): ArchBooted {
       const { era: _era, ...options } = core.options;
-      const k = bootArch(def, resolve(c), {
+      const { d, cfg } = resolve(c);
+      const k = bootArch(d, cfg, {
         population: core.population,
         area: core.area,
         observer: core.observer,

@@ -74,7 +74,9 @@ const CONFIG_FLAGS: FlagSpec[] = [
 
 function configHelp(k: string): string {
   const h: Record<string, string> = {
-    arch: "x86_64 (default), i386, arm, sparc32, s390",
+    arch: "x86_64 (default), i386, arm, arm64, sparc32, s390, generic",
+    pageSize: "PAGE_SIZE: 4K (default); arm64 4K/16K/64K, generic 4K..256K (bytes accepted)",
+    bits: "word size of --arch generic: 64 (default) or 32",
     cpus: "possible CPUs (default 8)",
     nodes: 'CPUs per NUMA node, cpulists separated by ";" (default 0-3;4-7 on x86_64)',
     memPerNode: "memory per node (K/M/G suffixes, hex)",

@@ -21,6 +21,15 @@
  * `era` is the algorithm/constants profile closest to the kernel that printed
  * the log; `lineEra` the profile whose summary-line format it shows (stable
  * and vendor kernels dropped the "@%p" before their base version did).
+ *
+ * NON_4K_BOOT_LOGS (at the end) are machines with 16 KiB and 64 KiB pages:
+ * Apple M1 and Raspberry Pi 5 arm64 kernels (16K), ppc64 distro kernels
+ * (64K) and 64-bit MIPS (16K). Their dyn is what the arch asked for:
+ * arm64 and the generic setup PERCPU_DYNAMIC_RESERVE, ppc64
+ * (arch/powerpc/kernel/setup_64.c) PERCPU_MODULE_RESERVE +
+ * PERCPU_DYNAMIC_RESERVE with reserved 0 and a 1 MiB atom on hash-MMU
+ * machines whose linear map uses 16 MiB pages. With big pages the page
+ * rounding of size_sum is up to a page, so d is far above the request.
  */
 
 import type { PcpuEra } from "../../src/api.js";
@@ -42,7 +51,7 @@ export interface BootLogInputs {
 export interface BootLogRecord {
   readonly id: string;
   readonly source: string;
-  readonly arch: "x86_64" | "i386" | "arm" | "arm64" | "mips";
+  readonly arch: "x86_64" | "i386" | "arm" | "arm64" | "mips" | "ppc64";
   readonly kernel: string;
   readonly era: PcpuEra;
   readonly lineEra: PcpuEra;
@@ -468,4 +477,190 @@ export const BOOT_LOGS: readonly BootLogRecord[] = [
     inputs: { pageShift: 12, bits: 64, nrCpus: 8192, staticSize: 208896, reservedSize: 8192, dynSize: 28672, atomSize: 0x200000, nrPossibleCpus: 8 },
     notes: "8 CPUs: upa 8, u262144.",
   },
+  /* ---- 16 KiB and 64 KiB pages (NON_4K_BOOT_LOGS) ---- */
+  {
+    id: "asahi-m1-mini-5.11-16k",
+    source: "https://github.com/AsahiLinux/docs/blob/main/Developer-Quickstart.md",
+    arch: "arm64",
+    kernel: "5.11.0-rc6 (marcan's early Asahi tree), Apple Mac Mini M1, 16K pages",
+    era: "v5.14",
+    lineEra: "v5.14",
+    raw: [
+      "[    0.000000] percpu: Embedded 6 pages/cpu s57888 r0 d40416 u98304",
+      "[    0.000000] pcpu-alloc: s57888 r0 d40416 u98304 alloc=6*16384",
+      "[    0.000000] pcpu-alloc: [0] 0 [0] 1 [0] 2 [0] 3 [0] 4 [0] 5 [0] 6 [0] 7 ",
+    ],
+    inputs: { pageShift: 14, bits: 64, nrCpus: 16, staticSize: 57888, reservedSize: 0, dynSize: 28672, atomSize: 16384, nrPossibleCpus: 8 },
+    notes:
+      "A minimal kernel without CONFIG_MODULES (r0; the paste's 'Memory:' line shows 3136K of code) and NR_CPUS=16. " +
+      "size_sum = PFN_ALIGN(57888 + 28672) = 6 x 16K = 98304, d = 98304 - 57888 = 40416; atom PAGE_SIZE: alloc=6*16384, upa 1.",
+  },
+  {
+    id: "fedora-asahi-m1pro-16k",
+    source: "https://github.com/leifliddy/asahi-fedora-builder/issues/27",
+    arch: "arm64",
+    kernel: "Fedora Asahi Remix 6.x (16K pages), 8 CPUs",
+    era: "v6",
+    lineEra: "v6",
+    raw: [
+      "Mar 28 17:00:00 fedora kernel: percpu: Embedded 14 pages/cpu s188648 r8192 d32536 u229376",
+      "Mar 28 17:00:00 fedora kernel: pcpu-alloc: s188648 r8192 d32536 u229376 alloc=14*16384",
+      "Mar 28 17:00:00 fedora kernel: pcpu-alloc: [0] 0 [0] 1 [0] 2 [0] 3 [0] 4 [0] 5 [0] 6 [0] 7",
+    ],
+    inputs: { pageShift: 14, bits: 64, nrCpus: null, staticSize: 188648, reservedSize: 8192, dynSize: 28672, atomSize: 16384, nrPossibleCpus: 8 },
+    notes:
+      "journalctl lines (no printk timestamp). size_sum = PFN_ALIGN(188648 + 8192 + 28672) = 14 x 16K = 229376; " +
+      "the 3864 bytes of rounding go to d (28672 -> 32536).",
+  },
+  {
+    id: "rpi5-6.18-16k",
+    source: "https://github.com/naterjlao/pi-dogdoor/blob/main/README.md",
+    arch: "arm64",
+    kernel: "6.18.34+rpt-rpi-2712 (Raspberry Pi 5, the BCM2712 kernel with 16K pages)",
+    era: "v6",
+    lineEra: "v6",
+    raw: [
+      "[    0.000000] percpu: Embedded 9 pages/cpu s95512 r8192 d43752 u147456",
+      "[    0.000000] pcpu-alloc: s95512 r8192 d43752 u147456 alloc=9*16384",
+      "[    0.000000] pcpu-alloc: [0] 0 [0] 1 [0] 2 [0] 3 ",
+    ],
+    inputs: { pageShift: 14, bits: 64, nrCpus: null, staticSize: 95512, reservedSize: 8192, dynSize: 28672, atomSize: 16384, nrPossibleCpus: 4 },
+    notes:
+      "The cmdline has numa=fake=8: CONFIG_NUMA, so arch_numa's setup_per_cpu_areas, but every CPU is on node 0 (one group). " +
+      "PFN_ALIGN(95512 + 8192 + 28672) = 9 x 16K = 147456, d = 43752.",
+  },
+  {
+    id: "fedora24-ppc64le-4.5-64k",
+    source: "https://github.com/workhorsy/py-cpuinfo/blob/master/tests/test_linux_fedora_24_ppc64le.py",
+    arch: "ppc64",
+    kernel: "4.5.5-300.fc24.ppc64le (POWER8E KVM guest, 64K pages)",
+    era: "v3.18",
+    lineEra: "v3.18",
+    base: "c00000013fe00000",
+    raw: [
+      "[    0.000000] PERCPU: Embedded 3 pages/cpu @c00000013fe00000 s128792 r0 d67816 u524288",
+      "[    0.000000] pcpu-alloc: s128792 r0 d67816 u524288 alloc=1*1048576",
+      "[    0.000000] pcpu-alloc: [0] 0 1",
+    ],
+    inputs: { pageShift: 16, bits: 64, nrCpus: 1024, staticSize: 128792, reservedSize: 0, dynSize: 36864, atomSize: 0x100000, nrPossibleCpus: 2 },
+    notes:
+      "ppc64 asks r0, dyn = MODULE_RESERVE 8K + DYNAMIC_RESERVE 28K, atom 1 MiB (hash MMU). size_sum = 3 x 64K; " +
+      "max_upa 4 wastes 2 > 2/3 and is refused, upa 2 gives u524288: two units per 1 MiB allocation.",
+  },
+  {
+    id: "debian8-ppc64le-3.16-64k",
+    source: "https://github.com/workhorsy/py-cpuinfo/blob/master/tests/test_linux_debian_8_7_1_ppc64le.py",
+    arch: "ppc64",
+    kernel: "3.16.0-4-powerpc64le (Debian 8, QEMU pseries, 64K pages)",
+    era: "v3.18",
+    lineEra: "v3.18",
+    base: "c000000000e00000",
+    raw: [
+      "[    0.000000] PERCPU: Embedded 2 pages/cpu @c000000000e00000 s102400 r0 d28672 u524288",
+      "[    0.000000] pcpu-alloc: s102400 r0 d28672 u524288 alloc=1*1048576",
+      "[    0.000000] pcpu-alloc: [0] 0 1",
+    ],
+    inputs: { pageShift: 16, bits: 64, nrCpus: 2048, staticSize: 102400, reservedSize: 0, dynSize: 28672, atomSize: 0x100000, nrPossibleCpus: 2 },
+    notes:
+      "3.16 still had PERCPU_DYNAMIC_RESERVE 20K: dyn = 8K + 20K = 28672 and s + d is exactly 2 pages of 64K. " +
+      "PAGE_SIZE is 64K although the emulated MMU offers only 4K base pages ('virtual = 12'); linear mapping 16M: atom 1 MiB.",
+  },
+  {
+    id: "suse-5.2-power9-lpar-64k",
+    source: "https://lore.kernel.org/lkml/ (dmesg.txt of 5.2.0-rc6-13.g21111ce-default, posted by Michal Suchanek; GitHub mirror linux-mailinglist-archives/linux-kernel.vger.kernel.org)",
+    arch: "ppc64",
+    kernel: "5.2.0-rc6-13.g21111ce-default (openSUSE, POWER9 pSeries LPAR, 64K pages)",
+    era: "v5.14",
+    lineEra: "v5.14",
+    raw: [
+      "[    0.000000] percpu: Embedded 11 pages/cpu s624536 r0 d96360 u1048576",
+      "[    0.000000] pcpu-alloc: s624536 r0 d96360 u1048576 alloc=1*1048576",
+      "[    0.000000] pcpu-alloc: [0] 0 [0] 1 [0] 2 [0] 3 [0] 4 [0] 5 [0] 6 [0] 7 ",
+    ],
+    inputs: {
+      pageShift: 16,
+      bits: 64,
+      nrCpus: 2048,
+      staticSize: 624536,
+      reservedSize: 0,
+      dynSize: 36864,
+      atomSize: 0x100000,
+      nrPossibleCpus: 8,
+      nodes: [[], [0, 1, 2, 3, 4, 5, 6, 7]],
+    },
+    notes:
+      "Node 0 is memoryless and has no CPU; all 8 CPUs are on node 1: one group. PFN_ALIGN(624536 + 36864) = 11 x 64K = 720896 " +
+      "does not fit twice in the 1 MiB atom: upa 1, u1048576.",
+  },
+  {
+    id: "powernv-5.8-24cpu-64k",
+    source: "https://lore.kernel.org/linuxppc-dev/ (5.8.0-rc5 PowerNV boot log with the OPAL_CONSOLE_FLUSH warnings; GitHub mirror linux-mailinglist-archives)",
+    arch: "ppc64",
+    kernel: "5.8.0-rc5+ (PowerNV bare metal, big-endian, 64K pages)",
+    era: "v5.14",
+    lineEra: "v5.14",
+    raw: [
+      "[    0.000000] percpu: Embedded 11 pages/cpu s632984 r0 d87912 u1048576",
+      "[    0.000000] pcpu-alloc: s632984 r0 d87912 u1048576 alloc=1*1048576",
+      "[    0.000000] pcpu-alloc: [0] 00 [0] 01 [0] 02 [0] 03 [0] 04 [0] 05 [0] 06 [0] 07 ",
+      "[    0.000000] pcpu-alloc: [0] 08 [0] 09 [0] 10 [0] 11 [0] 12 [0] 13 [0] 14 [0] 15 ",
+      "[    0.000000] pcpu-alloc: [0] 16 [0] 17 [0] 18 [0] 19 [0] 20 [0] 21 [0] 22 [0] 23 ",
+    ],
+    inputs: { pageShift: 16, bits: 64, nrCpus: null, staticSize: 632984, reservedSize: 0, dynSize: 36864, atomSize: 0x100000, nrPossibleCpus: 24 },
+    notes: "24 CPUs: two-digit CPU column; one unit per 1 MiB allocation (11 pages of 64K do not fit twice).",
+  },
+  {
+    id: "openpower-160cpu-64k",
+    source: "https://github.com/open-power/occ/issues/13",
+    arch: "ppc64",
+    kernel: "OpenPOWER (op-build) ppc64le kernel, 2016, 64K pages",
+    era: "v3.18",
+    lineEra: "v3.18",
+    base: "c000001ffc000000",
+    partial: "embed-line-only",
+    raw: ["[    0.000000] PERCPU: Embedded 2 pages/cpu @c000001ffc000000 s43672 r0 d87400 u131072"],
+    inputs: { pageShift: 16, bits: 64, nrCpus: null, staticSize: 43672, reservedSize: 0, dynSize: 36864, atomSize: 0x100000, nrPossibleCpus: 160 },
+    notes:
+      "160 possible CPUs from the paste's 'log_buf_len total cpu_extra contributions: 651264 bytes' (159 x 4096). " +
+      "size_sum = 2 x 64K; max_upa 8 wastes nothing (160 % 8 == 0): u131072.",
+  },
+  {
+    id: "sgi-ip27-mips64-16k",
+    source: "https://marc.info/?l=linux-mm (Joshua Kinard, Gentoo/MIPS: SGI IP27 boot log with PAGE_SIZE 16K, posted to linux-mm; GitHub mirror linux-mailinglist-archives)",
+    arch: "mips",
+    kernel: "4.x mips64 (SGI IP27 Origin, 2 node boards, 16K pages)",
+    era: "v3.18",
+    lineEra: "v3.18",
+    base: "a800000002010000",
+    raw: [
+      "[    0.000000] PERCPU: Embedded 4 pages/cpu @a800000002010000 s20864 r0 d44672 u65536",
+      "[    0.000000] pcpu-alloc: s20864 r0 d44672 u65536 alloc=4*16384",
+      "[    0.000000] pcpu-alloc: [0] 0 [0] 1 [0] 2 [0] 3",
+    ],
+    inputs: { pageShift: 14, bits: 64, nrCpus: null, staticSize: 20864, reservedSize: 0, dynSize: 28672, atomSize: 16384, nrPossibleCpus: 4 },
+    notes:
+      "mips then had no setup_per_cpu_areas of its own: the generic one (no distance, one group) on a 2-node machine. " +
+      "r0: no CONFIG_MODULES. PFN_ALIGN(20864 + 28672) = 4 x 16K = 65536: the 28672-byte request becomes d44672. The base is an XKPHYS address.",
+  },
+  {
+    id: "octeon-2.6.32-mips64-16k",
+    source: "public GitHub file found in the code index (id 22535089292): Cavium Octeon+ boot log, SDK 2.2, 2.6.32.27DreamV1.0",
+    arch: "mips",
+    kernel: "2.6.32.27 (Cavium Networks SDK 2.2, Octeon+ 2 cores, 16K pages)",
+    era: "v2.6.32",
+    lineEra: "v2.6.32",
+    base: "a8000000037e0000",
+    raw: [
+      "[    0.000000] PERCPU: Embedded 3 pages/cpu @a8000000037e0000 s10112 r8192 d30848 u65536",
+      "[    0.000000] pcpu-alloc: s10112 r8192 d30848 u65536 alloc=4*16384",
+      "[    0.000000] pcpu-alloc: [0] 0 [0] 1 ",
+    ],
+    inputs: { pageShift: 14, bits: 64, nrCpus: null, staticSize: 10112, reservedSize: 8192, dynSize: 20480, atomSize: 16384, nrPossibleCpus: 2 },
+    notes:
+      "2.6.32: PCPU_MIN_UNIT_SIZE is PFN_ALIGN(64K). size_sum = PFN_ALIGN(10112 + 8192 + 20480) = 3 pages (printed as pages/cpu), " +
+      "but the unit is max(size_sum, 64K) = 65536: u65536 and alloc=4*16384 with only 3 pages used.",
+  },
 ];
+
+/** The records from machines with pages larger than 4 KiB. */
+export const NON_4K_BOOT_LOGS: readonly BootLogRecord[] = BOOT_LOGS.filter((r) => r.inputs.pageShift > 12);

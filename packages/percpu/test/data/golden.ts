@@ -13,9 +13,14 @@ import type { BootLogRecord } from "./boot-logs.js";
 /** NR_CPUS used when a paste does not show it; it never appears in the golden lines. */
 export const NR_CPUS_WHEN_UNKNOWN = 256;
 
-/** The kernel's text of a pasted line: drops a syslog prefix and the printk timestamp. */
+/**
+ * The kernel's text of a pasted line: drops a syslog prefix and the printk
+ * timestamp, or the `Mon DD HH:MM:SS host kernel: ` prefix of journalctl
+ * lines that have no timestamp.
+ */
 export function stripLine(raw: string): string {
-  return raw.replace(/^.*?\[\s*\d+\.\d+\]\s/, "");
+  if (/\[\s*\d+\.\d+\]\s/.test(raw)) return raw.replace(/^.*?\[\s*\d+\.\d+\]\s/, "");
+  return raw.replace(/^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ kernel: /, "");
 }
 
 /**
