@@ -10,6 +10,7 @@ export * from "./config.js";
 export * from "./definitions.js";
 export * from "./kconfig.js";
 export * from "./kernel.js";
+export * from "./log-level.js";
 export { kmPopulation } from "./populations/km.js";
 export { vmPopulation } from "./populations/vm.js";
 export * from "./registry.js";

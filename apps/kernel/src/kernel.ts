@@ -42,6 +42,7 @@ import {
   type TraceFraming,
 } from "@pcpu/percpu-stats";
 import type { GfpArg, KernelCounters, ResolvedKernelConfig } from "./api.js";
+import { LOG_LEVEL_NAMES, type LogLevelName, parseLogLevel } from "./log-level.js";
 
 /** Options of one allocation (the `%pS` call site the alloc tracepoint prints). */
 export interface KernelAllocOpts {
@@ -297,9 +298,17 @@ export class Kernel {
     return this.machine.wq.runPending();
   }
 
-  /** The kernel log as `dmesg -t` shows it, down to `level` (default: debug included). */
-  dmesg(level: LogLevel = LOGLEVEL_DEBUG): string[] {
-    return this.machine.log.dmesg(level);
+  /**
+   * The kernel log as `dmesg -t` shows it, down to `level` (default: debug
+   * included): a number 0-7 or a name (`"info"`, `"warn"`, `"KERN_ERR"`).
+   */
+  dmesg(level: LogLevel | LogLevelName = LOGLEVEL_DEBUG): string[] {
+    const l = parseLogLevel(level);
+    if (l === null)
+      throw new KernelApiError(
+        `dmesg: ${JSON.stringify(level)} is not a log level (${LOG_LEVEL_NAMES.join(", ")} or 0-7)`,
+      );
+    return this.machine.log.dmesg(l);
   }
 
   /** A debugfs file; only `percpu_stats` (CONFIG_PERCPU_STATS) exists. */
