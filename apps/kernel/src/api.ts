@@ -46,8 +46,11 @@ export const PERCPU_ALLOC_NAMES: readonly PcpuFc[] = ["auto", "embed", "page"];
  * CLI flags are the same keys in kebab-case (`--mem-per-node`).
  */
 export interface KernelConfig {
-  /** Arch to build: x86_64, i386, arm, sparc32, s390. Default x86_64. */
-  readonly arch?: string;
+  /**
+   * Arch to build: x86_64, i386, arm, sparc32, s390. Default x86_64. A
+   * string read from a file is checked at run time (ConfigError).
+   */
+  readonly arch?: ArchName;
   /** Possible CPUs (`nr_cpu_ids`). Default 8. */
   readonly cpus?: number | string;
   /**
@@ -64,11 +67,11 @@ export interface KernelConfig {
   /** Memory per node (bytes; K/M/G/hex accepted). Default: the arch's. */
   readonly memPerNode?: number | string;
   /** Population backend: vm or km. Default vm. */
-  readonly population?: string;
+  readonly population?: PopulationName;
   /** `percpu_alloc=`: auto, embed or page. Default auto. */
-  readonly percpuAlloc?: string;
+  readonly percpuAlloc?: PcpuFc;
   /** Area allocator: bitmap or area-map. Default bitmap. */
-  readonly allocator?: string;
+  readonly allocator?: AllocatorName;
   /** CONFIG_PERCPU_STATS (debugfs percpu_stats). Default on. */
   readonly stats?: boolean | string;
   /** Kernel static percpu bytes (`__per_cpu_end - __per_cpu_start`). Default: the arch's. */
@@ -80,7 +83,7 @@ export interface KernelConfig {
   /** First-chunk atom size, overriding the arch's (power of two, >= PAGE_SIZE). */
   readonly atomSize?: number | string | null;
   /** Kernel generation (v6, v5.14, ...) where the arch models several. Default v6. */
-  readonly era?: string;
+  readonly era?: PcpuEra;
   /** CONFIG_NR_CPUS: the build limit. Default: max(arch default, cpus). */
   readonly nrCpus?: number | string;
   /** CONFIG_MODULES (the 8K module reserve). Default on. */

@@ -43,6 +43,7 @@ import {
 } from "@pcpu/percpu-stats";
 import type { GfpArg, KernelCounters, ResolvedKernelConfig } from "./api.js";
 import { LOG_LEVEL_NAMES, type LogLevelName, parseLogLevel } from "./log-level.js";
+import { ptrAdd } from "./ptr.js";
 
 /** Options of one allocation (the `%pS` call site the alloc tracepoint prints). */
 export interface KernelAllocOpts {
@@ -350,9 +351,14 @@ export class Kernel {
     });
   }
 
-  /** An address as the arch prints it (`%px`, no 0x). */
+  /** An address as the arch prints it (`%px`, no 0x): `ffffffff82026000` on x86_64. */
   formatAddr(addr: number): string {
     return this.machine.formatAddr(addr);
+  }
+
+  /** `ptr + off` as C computes it on this kernel's arch (32-bit arches wrap). */
+  ptrAdd(ptr: PcpuPtr, off: number): PcpuPtr {
+    return ptrAdd(ptr, off, this.machine.bits);
   }
 
   /** The numbers of the summaries. */

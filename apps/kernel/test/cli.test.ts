@@ -151,7 +151,10 @@ describe("pcpu-kernel errors and help", () => {
     usage(cli(["run"]), /run needs a workload/);
     usage(cli(["run", "fork-bomb"]), /unknown workload "fork-bomb"/);
     usage(cli(["run", "counters", "--ops", "-3"]), /--ops: -3 must be positive/);
-    usage(cli(["replay", "missing.txt"]), /cannot read trace missing.txt \(tried \/.*\/missing.txt\): ENOENT \(no such file or directory\)/);
+    usage(
+      cli(["replay", "missing.txt"]),
+      /cannot read trace missing.txt \(tried \/.*\/missing.txt\): ENOENT \(no such file or directory\)/,
+    );
     writeFileSync(join(tmp, "bad.txt"), "garbage line\n");
     usage(cli(["replay", "bad.txt"]), /malformed trace: line 1/);
     usage(cli(["boot", "--config", "nope.json"]), /cannot read config file nope.json/);

@@ -7,10 +7,11 @@ import { ALL_DEFINITIONS } from "../src/registry.js";
 const lookup = (name: string) => ALL_DEFINITIONS.arches.find((d) => d.name === name);
 const resolve = (c: KernelConfig) => resolveConfig(c, lookup);
 
-function refused(c: KernelConfig, setting: string, re: RegExp): void {
+/* Untyped on purpose: the strings a file or a command line brings are checked at run time. */
+function refused(c: Record<string, unknown> | KernelConfig, setting: string, re: RegExp): void {
   let err: unknown;
   try {
-    resolve(c);
+    resolve(c as KernelConfig);
   } catch (e) {
     err = e;
   }

@@ -1,5 +1,6 @@
 import type { PcpuPtr } from "@pcpu/percpu";
 import { describe, expect, it } from "vitest";
+import { ARCH_NAMES } from "../src/api.js";
 import { BootError } from "../src/assemble.js";
 import { KernelApiError } from "../src/kernel.js";
 import { bootKernel } from "../src/registry.js";
@@ -154,7 +155,7 @@ describe("bootKernel configurations", () => {
     expect(k.dmesg().some((l) => /^percpu: \d+ 4K pages\/cpu s\d+ r0 d\d+$/.test(l))).toBe(true);
   });
   it("boots the km backend and every arch", () => {
-    for (const arch of ["x86_64", "i386", "arm", "sparc32", "s390"]) {
+    for (const arch of ARCH_NAMES) {
       const k = bootKernel({ arch, population: "km", nodes: "0-3", cpus: 4, trace: false });
       expect(k.pcpu.backend.name).toBe("km");
       const p = k.percpu.alloc(0x10, 8)!;

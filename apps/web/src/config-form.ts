@@ -36,6 +36,10 @@ const CHOICES: Partial<Record<Key, readonly string[]>> = {
   modules: ["on", "off"],
   trace: ["on", "off"],
   debugChecks: ["on", "off"],
+  numa: ["on", "off"],
+  fixFreeHintQuirk: ["on", "off"],
+  fixPopulatedOvercount: ["on", "off"],
+  checkFree: ["on", "off"],
 };
 
 const HELP: Record<Key, string> = {
@@ -57,6 +61,10 @@ const HELP: Record<Key, string> = {
   seed: "seed of the machine and the workloads",
   trace: "record the percpu tracepoints",
   debugChecks: "check the allocator's invariants after every operation (slow)",
+  numa: "CONFIG_NUMA (off: one node)",
+  fixFreeHintQuirk: "policy: fix the bitmap free-path chunk-hint quirk (off: faithful)",
+  fixPopulatedOvercount: "policy: count km populated pages per unit (off: faithful)",
+  checkFree: "validate free_percpu pointers, WARN on misuse",
 };
 
 /** What the form holds: a config to boot, or the refusal. */
