@@ -16,6 +16,7 @@ export * from "./kernel.js";
 export * from "./log-level.js";
 export { kmPopulation } from "./populations/km.js";
 export { vmPopulation } from "./populations/vm.js";
+export * from "./proc.js";
 export * from "./ptr.js";
 export * from "./registry.js";
 export * from "./replay.js";

@@ -43,6 +43,7 @@ import {
 } from "@pcpu/percpu-stats";
 import type { GfpArg, KernelCounters, ResolvedKernelConfig } from "./api.js";
 import { LOG_LEVEL_NAMES, type LogLevelName, parseLogLevel } from "./log-level.js";
+import { meminfo as procMeminfo, vmallocinfo as procVmallocinfo } from "./proc.js";
 import { ptrAdd } from "./ptr.js";
 
 /** Options of one allocation (the `%pS` call site the alloc tracepoint prints). */
@@ -328,17 +329,18 @@ export class Kernel {
     return this.stats === null ? null : percpuStatsJson(this.stats, this.pcpu);
   }
 
-  /** The MemTotal, MemFree and Percpu lines of /proc/meminfo. */
+  /**
+   * /proc/meminfo as far as the model fills it: MemTotal, MemFree,
+   * VmallocTotal, VmallocUsed, VmallocChunk and Percpu (3.18+), in the
+   * kernel's order and layout.
+   */
   meminfo(): string {
-    const pa = this.machine.pageAlloc;
-    const shift = this.machine.pageShift;
-    let total = 0;
-    for (const n of pa.counters()) total += n.managedPages;
-    return (
-      showValKb("MemTotal:       ", total, shift) +
-      showValKb("MemFree:        ", pa.nrFreePages(), shift) +
-      percpuMeminfoLine(this.pcpu.pcpuNrPages(), shift)
-    );
+    return procMeminfo(this.machine, this.config.era, this.pcpu.pcpuNrPages());
+  }
+
+  /** /proc/vmallocinfo: the vmalloc areas of the percpu chunks. */
+  vmallocinfo(): string {
+    return procVmallocinfo(this.machine);
   }
 
   /** The tracing `trace` file of the recorded percpu events (empty buffer when tracing is off). */

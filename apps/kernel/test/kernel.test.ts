@@ -18,7 +18,9 @@ describe("bootKernel (start_kernel's percpu part) on the default kernel", () => 
   it("reports the Percpu: line from pcpu_nr_pages", () => {
     /* 45 populated pages per unit x 8 units = 360 pages = 1440 kB */
     expect(k.percpu.nrPages()).toBe(360);
-    expect(k.meminfo()).toMatch(/^MemTotal: +\d+ kB\nMemFree: +\d+ kB\nPercpu: {13}1440 kB\n$/);
+    expect(k.meminfo()).toMatch(
+      /^MemTotal: +\d+ kB\nMemFree: +\d+ kB\nVmallocTotal: {3}34359738367 kB\nVmallocUsed: +0 kB\nVmallocChunk: +0 kB\nPercpu: {13}1440 kB\n$/,
+    );
   });
   it("allocates zeroed memory behind every CPU's copy and frees it", () => {
     const p = k.percpu.alloc(0x40, 8)!;
