@@ -35,10 +35,8 @@ import {
   type PcpuStats,
   type PcpuTraceRecorder,
   type PercpuStatsJson,
-  percpuMeminfoLine,
   percpuStatsJson,
   percpuStatsText,
-  showValKb,
   type TraceFraming,
 } from "@pcpu/percpu-stats";
 import type { GfpArg, KernelCounters, ResolvedKernelConfig } from "./api.js";

@@ -41,6 +41,7 @@ import {
 } from "./args.js";
 import { readUserFile, writeUserFile } from "./files.js";
 import { bootFailureLog, DMESG_FLAG, dmesgLevel } from "./log-flags.js";
+import { PROC_FLAGS, procFileOf, procText, procWorkload } from "./proc-cmd.js";
 import { quietOnClosedPipe, userCwd } from "./process-io.js";
 import { createProgress, type ProgressStream } from "./progress.js";
 
@@ -305,11 +306,12 @@ const COMMANDS: Command[] = [
       if (a.flags.json === true) {
         out(
           ctx.io,
-          `${JSON.stringify({ command: "boot", build: ctx.build, config: kernel.config, dmesg: kernel.dmesg(level), meminfo: kernel.meminfo(), percpuStats: kernel.statsJson() }, null, 2)}\n`,
+          `${JSON.stringify({ command: "boot", build: ctx.build, config: kernel.config, dmesg: kernel.dmesg(level), meminfo: kernel.meminfo(), vmallocinfo: kernel.vmallocinfo(), percpuStats: kernel.statsJson() }, null, 2)}\n`,
         );
         return 0;
       }
-      out(ctx.io, `${kernel.dmesg(level).join("\n")}\n`);
+      const lines = kernel.dmesg(level);
+      if (lines.length > 0) out(ctx.io, `${lines.join("\n")}\n`);
       if (wantsStats(a)) out(ctx.io, `\n${kernel.debugfs("percpu_stats")}`);
       return 0;
     },
@@ -367,6 +369,26 @@ const COMMANDS: Command[] = [
       if (level !== null) rep.write(`${kernel.dmesg(level).join("\n")}\n\n`);
       rep.write(replayTable(r));
       if (wantsStats(a)) rep.write(`\n${kernel.debugfs("percpu_stats")}`);
+      return 0;
+    },
+  },
+  {
+    name: "proc",
+    usage: "pcpu-kernel proc meminfo|vmallocinfo [--after WORKLOAD] [flags]",
+    summary: "print a /proc file of the booted kernel (optionally after a workload)",
+    flags: [...CONFIG_FLAGS, ...PROC_FLAGS, JSON_FLAG, HELP_FLAG],
+    run(a, ctx) {
+      const file = procFileOf(a);
+      const kernel = boot(ctx, configFromArgs(a, ctx, { trace: false }));
+      const after = procWorkload(a, kernel);
+      const text = procText(kernel, file);
+      if (a.flags.json === true) {
+        const lines = text.split("\n").slice(0, -1);
+        out(
+          ctx.io,
+          `${JSON.stringify({ command: "proc", build: ctx.build, file: `/proc/${file}`, after, lines }, null, 2)}\n`,
+        );
+      } else out(ctx.io, text);
       return 0;
     },
   },
