@@ -58,8 +58,11 @@ export const PERCPU_ALLOC_NAMES: readonly PcpuFc[] = ["auto", "embed", "page"];
  * CLI flags are the same keys in kebab-case (`--mem-per-node`).
  */
 export interface KernelConfig {
-  /** Arch to build: x86_64, i386, arm, arm64, sparc32, s390, generic. Default x86_64. */
-  readonly arch?: string;
+  /**
+   * Arch to build: x86_64, i386, arm, arm64, sparc32, s390, generic. Default
+   * x86_64. A string read from a file is checked at run time (ConfigError).
+   */
+  readonly arch?: ArchName;
   /**
    * PAGE_SIZE in bytes or with a K suffix (`16K`, `16384`): 4K, 16K or 64K
    * on arm64, 4K .. 256K on the generic arch; the other arches have 4K only.
@@ -72,30 +75,35 @@ export interface KernelConfig {
   readonly cpus?: number | string;
   /**
    * The CPUs of each NUMA node in cpulist syntax, nodes separated by `;`
-   * (`0-3;4-7`). Default: two halves on NUMA arches (x86_64), one node
-   * otherwise.
+   * (`0-3;4-7`). Default: two halves on NUMA arches (x86_64) with population
+   * vm; one node otherwise (population km serves one group only).
    */
   readonly nodes?: string;
+  /**
+   * CONFIG_NUMA: off gives one node by default and refuses several. Default:
+   * on where the arch has CONFIG_NUMA (x86_64), off elsewhere.
+   */
+  readonly numa?: boolean | string;
   /** Memory per node (bytes; K/M/G/hex accepted). Default: the arch's. */
   readonly memPerNode?: number | string;
   /** Population backend: vm or km. Default vm. */
-  readonly population?: string;
+  readonly population?: PopulationName;
   /** `percpu_alloc=`: auto, embed or page. Default auto. */
-  readonly percpuAlloc?: string;
+  readonly percpuAlloc?: PcpuFc;
   /** Area allocator: bitmap or area-map. Default bitmap. */
-  readonly allocator?: string;
+  readonly allocator?: AllocatorName;
   /** CONFIG_PERCPU_STATS (debugfs percpu_stats). Default on. */
   readonly stats?: boolean | string;
   /** Kernel static percpu bytes (`__per_cpu_end - __per_cpu_start`). Default: the arch's. */
   readonly staticSize?: number | string;
-  /** Reserved region size, overriding the arch's request. */
-  readonly reservedSize?: number | string;
+  /** Reserved region size, overriding the arch's request (null: the arch's, as `config` prints it). */
+  readonly reservedSize?: number | string | null;
   /** Dynamic region size, overriding the arch's request. */
-  readonly dynSize?: number | string;
+  readonly dynSize?: number | string | null;
   /** First-chunk atom size, overriding the arch's (power of two, >= PAGE_SIZE). */
-  readonly atomSize?: number | string;
+  readonly atomSize?: number | string | null;
   /** Kernel generation (v6, v5.14, ...) where the arch models several. Default v6. */
-  readonly era?: string;
+  readonly era?: PcpuEra;
   /** CONFIG_NR_CPUS: the build limit. Default: max(arch default, cpus). */
   readonly nrCpus?: number | string;
   /** CONFIG_MODULES (the 8K module reserve). Default on. */
@@ -113,6 +121,18 @@ export interface KernelConfig {
    * alloc tracepoint's bytes_alloc shows. Default on.
    */
   readonly memcg?: boolean | string;
+  /**
+   * Policy switch: fix the bitmap allocator's free-path chunk-hint quirk of
+   * pcpu_block_update_hint_free (bitmap allocator only). Default off: faithful.
+   */
+  readonly fixFreeHintQuirk?: boolean | string;
+  /**
+   * Policy switch: count a km chunk's populated pages per unit instead of
+   * the kernel's whole-chunk over-count (population km only). Default off: faithful.
+   */
+  readonly fixPopulatedOvercount?: boolean | string;
+  /** Validate free_percpu pointers and WARN on misuse instead of trusting the caller. Default on. */
+  readonly checkFree?: boolean | string;
 }
 
 /** A validated config: every key set, sizes in bytes, nodes parsed. */
@@ -125,6 +145,8 @@ export interface ResolvedKernelConfig {
   readonly cpus: number;
   /** The nodes as written (normalised: `0-3;4-7`). */
   readonly nodes: string;
+  /** CONFIG_NUMA (always false on an arch without it). */
+  readonly numa: boolean;
   /** CPU lists per node. */
   readonly nodeCpus: readonly (readonly number[])[];
   /** `cpu_to_node()` of every possible CPU. */
@@ -146,6 +168,9 @@ export interface ResolvedKernelConfig {
   readonly trace: boolean;
   readonly debugChecks: boolean;
   readonly memcg: boolean;
+  readonly fixFreeHintQuirk: boolean;
+  readonly fixPopulatedOvercount: boolean;
+  readonly checkFree: boolean;
 }
 
 /** What the core is built with, besides the arch's own parts. */
@@ -203,11 +228,17 @@ export interface KernelArchDefinition {
   boot(config: ResolvedKernelConfig, core: KernelCoreParts): ArchBooted;
 }
 
+/** The policy switches a population backend takes. */
+export interface PopulationOptions {
+  /** km only: see KernelConfig.fixPopulatedOvercount. */
+  readonly fixPopulatedOvercount?: boolean;
+}
+
 /** A population backend as the kernel app assembles it. */
 export interface KernelPopulationDefinition {
   readonly name: PopulationName;
   readonly packageName: string;
-  factory(): PopulationFactory;
+  factory(opts?: PopulationOptions): PopulationFactory;
 }
 
 /** The definitions one kernel is assembled from. */

@@ -37,8 +37,8 @@ function isResolved(c: KernelConfig | ResolvedKernelConfig): c is ResolvedKernel
 }
 
 /** The area allocator factory of a config: the bitmap allocator (4.14+) or the 2009 area map. */
-export function areaAllocatorFactory(name: AllocatorName): AreaAllocatorFactory {
-  return name === "bitmap" ? createBitmapAllocator() : createAreaMapAllocator();
+export function areaAllocatorFactory(name: AllocatorName, fixFreeHintQuirk = false): AreaAllocatorFactory {
+  return name === "bitmap" ? createBitmapAllocator({ fixFreeHintQuirk }) : createAreaMapAllocator();
 }
 
 /**
@@ -66,8 +66,8 @@ export function assembleKernel(config: KernelConfig | ResolvedKernelConfig, defs
       "km cannot serve a page first chunk (percpuAlloc page): contiguous percpu allocation is incompatible with paged first chunk",
     );
   }
-  const area = areaAllocatorFactory(c.allocator);
-  const population = defs.population.factory();
+  const area = areaAllocatorFactory(c.allocator, c.fixFreeHintQuirk);
+  const population = defs.population.factory({ fixPopulatedOvercount: c.fixPopulatedOvercount });
   const counters: KernelCounters = {
     allocs: 0,
     frees: 0,
@@ -91,7 +91,13 @@ export function assembleKernel(config: KernelConfig | ResolvedKernelConfig, defs
       },
       observer: stats,
       trace: sink,
-      options: { era: c.era, debugChecks: c.debugChecks, memcgKmem: c.memcg },
+      options: {
+        era: c.era,
+        debugChecks: c.debugChecks,
+        memcgKmem: c.memcg,
+        fixFreeHintQuirk: c.fixFreeHintQuirk,
+        checkFree: c.checkFree,
+      },
     });
     pcpu.enableAsync();
     /* The first chunk is not "created" by the running kernel. */
@@ -103,6 +109,9 @@ export function assembleKernel(config: KernelConfig | ResolvedKernelConfig, defs
     if (e instanceof ConfigError) throw e;
     if (e instanceof MachineConfigError) throw new ConfigError("memPerNode", e.message);
     const m = machineRef as Machine | null;
-    throw new BootError(e instanceof Error ? e.message : String(e), m === null ? [] : m.log.dmesg());
+    /* The arch's boot hands the log up to the panic on the error when the backend never saw the machine. */
+    const carried = (e as { dmesg?: unknown } | null)?.dmesg;
+    const log = m !== null ? m.log.dmesg() : Array.isArray(carried) ? (carried as string[]) : [];
+    throw new BootError(e instanceof Error ? e.message : String(e), log);
   }
 }

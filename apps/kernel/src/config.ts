@@ -44,6 +44,7 @@ export const CONFIG_KEYS = [
   "bits",
   "cpus",
   "nodes",
+  "numa",
   "memPerNode",
   "population",
   "percpuAlloc",
@@ -60,6 +61,9 @@ export const CONFIG_KEYS = [
   "trace",
   "debugChecks",
   "memcg",
+  "fixFreeHintQuirk",
+  "fixPopulatedOvercount",
+  "checkFree",
 ] as const satisfies readonly (keyof KernelConfig)[];
 
 /** The default kernel: x86_64, 8 CPUs in 2 nodes, vm, auto (embed), bitmap, stats on. */
@@ -76,6 +80,9 @@ export const DEFAULT_CONFIG = {
   trace: true,
   debugChecks: false,
   memcg: true,
+  fixFreeHintQuirk: false,
+  fixPopulatedOvercount: false,
+  checkFree: true,
 } as const satisfies KernelConfig;
 
 const SIZE_RE = /^(0[xX][0-9a-fA-F]+|[0-9]+)\s*([kKmMgG]?)$/;
@@ -119,8 +126,14 @@ function shown(v: unknown): string {
   }
 }
 
+/** A minus sign before a number a user wrote (`-3`, `-0x10`, `-4K`). */
+function isNegative(v: unknown): boolean {
+  return (typeof v === "number" && v < 0) || (typeof v === "string" && /^\s*-\s*[0-9]/.test(v));
+}
+
 /** A size with a message naming the setting when it is not one. */
 function sizeOf(setting: string, v: unknown): number {
+  if (isNegative(v)) throw new ConfigError(setting, `${String(v).trim()} must be positive`);
   const n = parseSize(v);
   if (n === null) {
     throw new ConfigError(
@@ -132,6 +145,7 @@ function sizeOf(setting: string, v: unknown): number {
 }
 
 function intOf(setting: string, v: unknown, min: number): number {
+  if (isNegative(v)) throw new ConfigError(setting, `${String(v).trim()} must be positive (at least ${min})`);
   const n = parseSize(v);
   if (n === null || /[kKmMgG]$/.test(String(v).trim())) {
     throw new ConfigError(setting, `${shown(v)} is not an integer`);
@@ -154,37 +168,52 @@ function oneOf<T extends string>(setting: string, v: unknown, allowed: readonly 
 /**
  * Parses the nodes' CPU lists: `0-3;4-7` gives node 0 = CPUs 0-3, node 1 =
  * CPUs 4-7; each part is a kernel cpulist (`0-3,8`, `0-7:2/4`). The nodes
- * must cover the possible CPUs exactly once. An empty part is a node with
- * memory but no CPU.
+ * must cover the possible CPUs exactly once. An empty part (`0-3;;4-7`, a
+ * trailing `;`) and spaces inside or between lists are refused: both are
+ * far more often a typo or a shell's word splitting than a CPU-less node.
  */
 export function parseNodes(text: string, cpus: number): { nodeCpus: number[][]; cpuToNode: number[] } {
   if (typeof text !== "string" || text.trim() === "")
     throw new ConfigError("nodes", "must list the CPUs of at least one node");
   const parts = text.split(";").map((s) => s.trim());
+  if (parts.length === 1 && /\S\s+\S/.test(parts[0]!)) {
+    throw new ConfigError(
+      "nodes",
+      `${JSON.stringify(text)}: separate nodes with ";" (quoted in a shell: --nodes '0-3;4-7') or give one --node per node, not spaces`,
+    );
+  }
   const cpuToNode: number[] = new Array(cpus).fill(-1);
   const nodeCpus: number[][] = [];
   /* Wide enough that a CPU beyond the possible ones is reported as such, not as a parse error. */
   const nbits = Math.max(cpus, 65536);
   parts.forEach((part, nid) => {
     const list: number[] = [];
-    if (part !== "") {
-      let mask: Uint32Array;
-      try {
-        mask = cpulistParse(part, nbits);
-      } catch (e) {
-        if (e instanceof CpulistParseError) throw new ConfigError("nodes", `node ${nid}: ${e.message}`);
-        throw e;
-      }
-      for (let w = 0; w < mask.length; w++) {
-        let word = mask[w]!;
-        while (word !== 0) {
-          const bit = 31 - Math.clz32(word & -word);
-          word &= word - 1;
-          list.push(w * 32 + bit);
-        }
-      }
-      list.sort((a, b) => a - b);
+    if (part === "")
+      throw new ConfigError(
+        "nodes",
+        `node ${nid} of ${JSON.stringify(text)} is empty (a stray ";"?): every node lists its CPUs`,
+      );
+    if (/\s/.test(part))
+      throw new ConfigError(
+        "nodes",
+        `node ${nid}: ${JSON.stringify(part)} has spaces: a cpulist is "0-3,8" and nodes are separated by ";"`,
+      );
+    let mask: Uint32Array;
+    try {
+      mask = cpulistParse(part, nbits);
+    } catch (e) {
+      if (e instanceof CpulistParseError) throw new ConfigError("nodes", `node ${nid}: ${e.message}`);
+      throw e;
     }
+    for (let w = 0; w < mask.length; w++) {
+      let word = mask[w]!;
+      while (word !== 0) {
+        const bit = 31 - Math.clz32(word & -word);
+        word &= word - 1;
+        list.push(w * 32 + bit);
+      }
+    }
+    list.sort((a, b) => a - b);
     for (const cpu of list) {
       if (cpu >= cpus)
         throw new ConfigError(
@@ -300,13 +329,18 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
     throw new ConfigError("nrCpus", `NR_CPUS=${nrCpus} exceeds the ${arch} maximum of ${def.nrCpusMax}`);
   if (cpus > nrCpus) throw new ConfigError("cpus", `${cpus} possible CPUs exceed CONFIG_NR_CPUS=${nrCpus}`);
 
-  const nodesText = c.nodes === undefined ? defaultNodes(cpus, def.numa && def.groupsByNode) : c.nodes;
+  /* percpu-km serves one group only: its default machine is one node (a page first chunk has one group anyway). */
+  const kmDefault = c.population === "km" && c.percpuAlloc !== "page";
+  const numa = c.numa === undefined ? def.numa : boolOf("numa", c.numa);
+  if (numa && !def.numa) throw new ConfigError("numa", `${arch} has no CONFIG_NUMA`);
+  const nodesText =
+    c.nodes === undefined ? defaultNodes(cpus, numa && def.groupsByNode && !kmDefault) : c.nodes;
   if (typeof nodesText !== "string") throw new ConfigError("nodes", "must be a string such as 0-3;4-7");
   const { nodeCpus, cpuToNode } = parseNodes(nodesText, cpus);
-  if (nodeCpus.length > 1 && !def.numa) {
+  if (nodeCpus.length > 1 && !numa) {
     throw new ConfigError(
       "nodes",
-      `${arch} has no CONFIG_NUMA: give one node (e.g. 0-${cpus - 1}), not ${nodeCpus.length}`,
+      `${def.numa ? "CONFIG_NUMA is off" : `${arch} has no CONFIG_NUMA`}: give one node (e.g. 0-${cpus - 1}), not ${nodeCpus.length}`,
     );
   }
 
@@ -337,6 +371,9 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
   const trace = boolOf("trace", c.trace);
   const debugChecks = boolOf("debugChecks", c.debugChecks);
   const memcg = boolOf("memcg", c.memcg);
+  const fixFreeHintQuirk = boolOf("fixFreeHintQuirk", c.fixFreeHintQuirk);
+  const fixPopulatedOvercount = boolOf("fixPopulatedOvercount", c.fixPopulatedOvercount);
+  const checkFree = boolOf("checkFree", c.checkFree);
   const seed = intOf("seed", c.seed, 0);
 
   if (!isPcpuEra(c.era))
@@ -349,7 +386,7 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
   if (staticSize === 0)
     throw new ConfigError("staticSize", "must be above 0 (the kernel always has static percpu variables)");
   const opt = (k: "reservedSize" | "dynSize" | "atomSize"): number | null =>
-    c[k] === undefined ? null : sizeOf(k, c[k]);
+    c[k] === undefined || c[k] === null ? null : sizeOf(k, c[k]);
   const reservedSize = opt("reservedSize");
   const dynSize = opt("dynSize");
   const atomSize = opt("atomSize");
@@ -383,6 +420,17 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
     );
   }
 
+  if (fixFreeHintQuirk && allocator !== "bitmap")
+    throw new ConfigError(
+      "fixFreeHintQuirk",
+      `fixes a quirk of the bitmap allocator; the ${allocator} allocator has no such free path`,
+    );
+  if (fixPopulatedOvercount && population !== "km")
+    throw new ConfigError(
+      "fixPopulatedOvercount",
+      `fixes a count of mm/percpu-km.c; population ${population} populates page by page and has no over-count`,
+    );
+
   if (population === "km" && percpuAlloc === "page") {
     /* mm/percpu-km.c refuses to build with a page first chunk. */
     throw new ConfigError(
@@ -397,6 +445,7 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
     bits,
     cpus,
     nodes: nodeCpus.map(formatCpulist).join(";"),
+    numa,
     nodeCpus,
     cpuToNode,
     memPerNode,
@@ -415,5 +464,18 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
     trace,
     debugChecks,
     memcg,
+    fixFreeHintQuirk,
+    fixPopulatedOvercount,
+    checkFree,
   };
+}
+
+/**
+ * A resolved config as a config file holds it: every setting, without the
+ * keys derived from `nodes` (nodeCpus, cpuToNode), so that what
+ * `pcpu-kernel config` prints boots the same kernel when read back.
+ */
+export function configForFile(c: ResolvedKernelConfig): KernelConfig {
+  const { nodeCpus: _n, cpuToNode: _c, ...rest } = c;
+  return rest;
 }

@@ -1,4 +1,7 @@
 // @pcpu/kernel: public exports only.
+/* The types a caller of the kernel API handles, so it needs no other @pcpu package. */
+export type { LogLevel } from "@pcpu/mm";
+export type { PcpuEra, PcpuFc, PcpuPtr, PcpuValue, PcpuWidth } from "@pcpu/percpu";
 export * from "./api.js";
 export { arm } from "./arches/arm.js";
 export { arm64 } from "./arches/arm64.js";
@@ -12,8 +15,11 @@ export * from "./config.js";
 export * from "./definitions.js";
 export * from "./kconfig.js";
 export * from "./kernel.js";
+export * from "./log-level.js";
 export { kmPopulation } from "./populations/km.js";
 export { vmPopulation } from "./populations/vm.js";
+export * from "./proc.js";
+export * from "./ptr.js";
 export * from "./registry.js";
 export * from "./replay.js";
 export * from "./report.js";

@@ -88,6 +88,24 @@ export const KCONFIG_SYMBOLS: readonly KconfigSymbol[] = [
     doc: "invariant checker after every call",
   },
   { symbol: "CONFIG_MEMCG", key: "memcg", type: "bool", doc: "memory cgroups with kmem accounting" },
+  {
+    symbol: "CONFIG_PCPU_FIX_FREE_HINT_QUIRK",
+    key: "fixFreeHintQuirk",
+    type: "bool",
+    doc: "policy: fix the bitmap free-path chunk-hint quirk",
+  },
+  {
+    symbol: "CONFIG_PCPU_FIX_POPULATED_OVERCOUNT",
+    key: "fixPopulatedOvercount",
+    type: "bool",
+    doc: "policy: count km populated pages per unit",
+  },
+  {
+    symbol: "CONFIG_PCPU_CHECK_FREE",
+    key: "checkFree",
+    type: "bool",
+    doc: "validate free_percpu pointers (WARN on misuse)",
+  },
 ];
 
 /** Symbols accepted and ignored (they appear in real .config files and change nothing here). */
@@ -120,12 +138,58 @@ export function percpuAllocFromCmdline(cmdline: string): string | undefined {
 }
 
 /**
- * Reads a `.config` text into a config.
- * @throws ConfigError naming the symbol (as setting) on a malformed or unknown line
+ * Real kernel symbols about percpu or the machine's layout that the model
+ * reads but does not model; a summary names the ones a file sets.
  */
-export function parseKconfig(text: string): KernelConfig {
+export const KCONFIG_NOT_MODELLED: Readonly<Record<string, string>> = {
+  CONFIG_MEM_ALLOC_PROFILING: "the larger PERCPU_MODULE_RESERVE of allocation profiling is not modelled",
+  CONFIG_X86_5LEVEL: "the model places x86_64 areas with 4-level paging",
+  CONFIG_NODES_SHIFT: "nodes come from CONFIG_PCPU_NODES",
+  CONFIG_PCPU_DEV_REFCNT: "a networking switch, not the allocator",
+  CONFIG_PERCPU_TEST: "the percpu test module is not modelled",
+};
+
+/** Percpu-relevant symbols that only select what the arch already selects. */
+const SELECTED_BY_ARCH = new Set([
+  "CONFIG_HAVE_SETUP_PER_CPU_AREA",
+  "CONFIG_USE_PERCPU_NUMA_NODE_ID",
+  "CONFIG_64BIT",
+]);
+
+/** What reading a `.config` found, for the one summary line the CLI prints. */
+export interface KconfigReadReport {
+  readonly config: KernelConfig;
+  /** The percpu-relevant symbols used, as `SYMBOL=value` (`# SYMBOL is not set` as `SYMBOL=n`). */
+  readonly used: readonly string[];
+  /** Known percpu-relevant symbols set in the file that the model does not model. */
+  readonly notModelled: readonly string[];
+  /** How many other symbols were ignored (drivers, filesystems, ...). */
+  readonly ignored: number;
+  /** Ignored symbols whose names mention percpu (a typo of ours, or a newer kernel's). */
+  readonly ignoredPercpu: readonly string[];
+  /** `CONFIG_NEED_PER_CPU_{EMBED,PAGE}_FIRST_CHUNK` as the file set them, when it did. */
+  readonly firstChunks: { readonly embed?: boolean; readonly page?: boolean };
+}
+
+/**
+ * Reads a `.config` text, a real distro's or one of ours: symbols that
+ * decide the percpu allocator (the arch, CONFIG_SMP, CONFIG_NR_CPUS,
+ * CONFIG_NUMA, CONFIG_NEED_PER_CPU_*, CONFIG_PERCPU_STATS, CONFIG_MODULES,
+ * percpu_alloc= in CONFIG_CMDLINE, the model's CONFIG_PCPU_*) are used, the
+ * thousands of others are counted and ignored. An unknown symbol with the
+ * model's own CONFIG_PCPU_ prefix is refused (a typo would otherwise be
+ * silently ignored).
+ * @throws ConfigError naming the symbol (as setting) on a malformed line
+ */
+export function readKconfig(text: string): KconfigReadReport {
   const out: Record<string, unknown> = {};
   let numa: boolean | undefined;
+  let smp: boolean | undefined;
+  const firstChunks: { embed?: boolean; page?: boolean } = {};
+  const used: string[] = [];
+  const notModelled: string[] = [];
+  const ignoredPercpu: string[] = [];
+  let ignored = 0;
   const archSeen: ArchName[] = [];
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
@@ -149,6 +213,7 @@ export function parseKconfig(text: string): KernelConfig {
       symbol = m[1]!;
       value = m[2]!;
     }
+    const use = () => used.push(`${symbol}=${value}`);
     const arch = (Object.entries(KCONFIG_ARCH_SYMBOLS) as [ArchName, string][]).find(
       ([, s]) => s === symbol,
     )?.[0];
@@ -156,23 +221,54 @@ export function parseKconfig(text: string): KernelConfig {
       if (value === "y") archSeen.push(arch);
       else if (value !== "n")
         throw new ConfigError(symbol, `line ${lineNo}: an arch symbol is y or not set, not ${value}`);
+      use();
       continue;
     }
-    if (symbol === "CONFIG_NUMA") {
+    if (symbol === "CONFIG_NUMA" || symbol === "CONFIG_SMP") {
       if (value !== "y" && value !== "n")
         throw new ConfigError(symbol, `line ${lineNo}: must be y or not set`);
-      numa = value === "y";
+      if (symbol === "CONFIG_NUMA") numa = value === "y";
+      else smp = value === "y";
+      use();
+      continue;
+    }
+    if (
+      symbol === "CONFIG_NEED_PER_CPU_EMBED_FIRST_CHUNK" ||
+      symbol === "CONFIG_NEED_PER_CPU_PAGE_FIRST_CHUNK"
+    ) {
+      if (value !== "y" && value !== "n")
+        throw new ConfigError(symbol, `line ${lineNo}: must be y or not set`);
+      firstChunks[symbol.includes("EMBED") ? "embed" : "page"] = value === "y";
+      use();
       continue;
     }
     if (symbol === "CONFIG_CMDLINE") {
       const fc = percpuAllocFromCmdline(unquote(value, symbol, lineNo));
-      if (fc !== undefined) out.percpuAlloc = fc;
+      if (fc !== undefined) {
+        out.percpuAlloc = fc;
+        used.push(`${symbol}="...percpu_alloc=${fc}..."`);
+      }
       continue;
     }
-    if (IGNORED.has(symbol)) continue;
+    if (IGNORED.has(symbol) || SELECTED_BY_ARCH.has(symbol)) {
+      ignored++;
+      continue;
+    }
+    if (symbol in KCONFIG_NOT_MODELLED) {
+      if (value !== "n") notModelled.push(symbol);
+      continue;
+    }
     const sym = KCONFIG_SYMBOLS.find((s) => s.symbol === symbol);
-    if (sym === undefined)
-      throw new ConfigError(symbol, `line ${lineNo}: unknown symbol (see the Kconfig table in the README)`);
+    if (sym === undefined) {
+      if (symbol.startsWith("CONFIG_PCPU_"))
+        throw new ConfigError(
+          symbol,
+          `line ${lineNo}: unknown model symbol (the CONFIG_PCPU_ symbols are listed in the README)`,
+        );
+      ignored++;
+      if (/PERCPU|PER_CPU|PCPU/.test(symbol)) ignoredPercpu.push(symbol);
+      continue;
+    }
     if (sym.type === "bool") {
       if (value !== "y" && value !== "n")
         throw new ConfigError(symbol, `line ${lineNo}: must be y or not set, not ${value}`);
@@ -180,6 +276,7 @@ export function parseKconfig(text: string): KernelConfig {
     } else {
       out[sym.key] = unquote(value, symbol, lineNo);
     }
+    use();
   }
   if (archSeen.length > 1) {
     throw new ConfigError(
@@ -188,10 +285,51 @@ export function parseKconfig(text: string): KernelConfig {
     );
   }
   if (archSeen.length === 1) out.arch = archSeen[0];
+  if (numa !== undefined) out.numa = numa;
   if (numa === false && typeof out.nodes === "string" && out.nodes.includes(";")) {
     throw new ConfigError("nodes", "CONFIG_PCPU_NODES lists several nodes but CONFIG_NUMA is not set");
   }
-  return out as KernelConfig;
+  if (smp === false) {
+    /* A UP kernel: NR_CPUS is 1 and so is every cpumask. */
+    if (
+      (out.cpus !== undefined && String(out.cpus) !== "1") ||
+      (out.nrCpus !== undefined && String(out.nrCpus) !== "1")
+    )
+      throw new ConfigError("cpus", "CONFIG_SMP is not set: a uniprocessor kernel has exactly one CPU");
+    out.cpus = 1;
+    out.nrCpus = 1;
+    out.numa ??= false;
+  }
+  if (firstChunks.embed === false && firstChunks.page === false && out.percpuAlloc === undefined) {
+    /* Neither NEED_PER_CPU_*_FIRST_CHUNK: the generic setup_per_cpu_areas, an embedding one. */
+    out.percpuAlloc = "embed";
+  }
+  for (const fc of ["embed", "page"] as const) {
+    if (out.percpuAlloc === fc && firstChunks[fc] === false && (firstChunks.embed || firstChunks.page))
+      throw new ConfigError(
+        "percpuAlloc",
+        `percpu_alloc=${fc} but CONFIG_NEED_PER_CPU_${fc.toUpperCase()}_FIRST_CHUNK is not set`,
+      );
+  }
+  return { config: out as KernelConfig, used, notModelled, ignored, ignoredPercpu, firstChunks };
+}
+
+/**
+ * Reads a `.config` text into a config (see readKconfig).
+ * @throws ConfigError naming the symbol (as setting) on a malformed line
+ */
+export function parseKconfig(text: string): KernelConfig {
+  return readKconfig(text).config;
+}
+
+/** The one line that tells what a `.config` file gave (`name`: the file). */
+export function kconfigSummary(name: string, r: KconfigReadReport): string {
+  let s = `${name}: used ${r.used.length} percpu symbol${r.used.length === 1 ? "" : "s"}`;
+  if (r.used.length > 0) s += ` (${r.used.join(", ")})`;
+  s += `; ignored ${r.ignored} other${r.ignored === 1 ? "" : "s"}`;
+  if (r.ignoredPercpu.length > 0) s += ` (percpu-looking: ${r.ignoredPercpu.join(", ")})`;
+  if (r.notModelled.length > 0) s += `; not modelled: ${r.notModelled.join(", ")}`;
+  return s;
 }
 
 /** Writes a resolved-or-partial config as `.config` lines (round-trips through parseKconfig). */
@@ -203,8 +341,14 @@ export function toKconfig(c: KernelConfig): string {
     lines.push(`${KCONFIG_ARCH_SYMBOLS[c.arch as ArchName]}=y`);
   }
   if (c.percpuAlloc !== undefined) lines.push(`CONFIG_CMDLINE="percpu_alloc=${c.percpuAlloc}"`);
-  if (typeof c.nodes === "string")
-    lines.push(c.nodes.includes(";") ? "CONFIG_NUMA=y" : "# CONFIG_NUMA is not set");
+  const numa =
+    c.numa === undefined ? (typeof c.nodes === "string" ? c.nodes.includes(";") : undefined) : c.numa;
+  if (numa !== undefined)
+    lines.push(
+      numa === true || numa === "y" || numa === "on" || numa === "true"
+        ? "CONFIG_NUMA=y"
+        : "# CONFIG_NUMA is not set",
+    );
   for (const s of KCONFIG_SYMBOLS) {
     const v = c[s.key];
     if (v === undefined || v === null) continue;

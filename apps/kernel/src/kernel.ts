@@ -8,7 +8,7 @@
  * stay reachable (`machine`, `pcpu`) for tools that need more.
  */
 
-import { LOGLEVEL_DEBUG, LOGLEVEL_EMERG, type LogLevel, type Machine } from "@pcpu/mm";
+import { LOGLEVEL_DEBUG, type LogLevel, type Machine } from "@pcpu/mm";
 import {
   allocPercpuGfp,
   allocReservedPercpu,
@@ -35,10 +35,8 @@ import {
   type PcpuStats,
   type PcpuTraceRecorder,
   type PercpuStatsJson,
-  percpuMeminfoLine,
   percpuStatsJson,
   percpuStatsText,
-  showValKb,
   type TraceFraming,
 } from "@pcpu/percpu-stats";
 import type { GfpArg, KernelCounters, ResolvedKernelConfig } from "./api.js";
@@ -54,6 +52,9 @@ import {
   KernelApiError,
   refuse,
 } from "./boundary.js";
+import { LOG_LEVEL_NAMES, type LogLevelName, parseLogLevel } from "./log-level.js";
+import { meminfo as procMeminfo, vmallocinfo as procVmallocinfo } from "./proc.js";
+import { ptrAdd } from "./ptr.js";
 
 export { gfpFlags, KernelApiError } from "./boundary.js";
 
@@ -336,14 +337,14 @@ export class Kernel {
     return this.machine.wq.runPending();
   }
 
-  /** The kernel log as `dmesg -t` shows it, down to `level` (default: debug included). */
-  dmesg(level: LogLevel = LOGLEVEL_DEBUG): string[] {
-    if (
-      level !== LOGLEVEL_DEBUG &&
-      !(Number.isInteger(level) && level >= LOGLEVEL_EMERG && level < LOGLEVEL_DEBUG)
-    )
-      refuse("dmesg", "level", "a log level (an integer 0-7)", level);
-    return this.machine.log.dmesg(level);
+  /**
+   * The kernel log as `dmesg -t` shows it, down to `level` (default: debug
+   * included): a number 0-7 or a name (`"info"`, `"warn"`, `"KERN_ERR"`).
+   */
+  dmesg(level: LogLevel | LogLevelName = LOGLEVEL_DEBUG): string[] {
+    const l = parseLogLevel(level);
+    if (l === null) refuse("dmesg", "level", `a log level (${LOG_LEVEL_NAMES.join(", ")} or 0-7)`, level);
+    return this.machine.log.dmesg(l);
   }
 
   /** A debugfs file; only `percpu_stats` (CONFIG_PERCPU_STATS) exists. */
@@ -367,17 +368,18 @@ export class Kernel {
     return this.stats === null ? null : percpuStatsJson(this.stats, this.pcpu);
   }
 
-  /** The MemTotal, MemFree and Percpu lines of /proc/meminfo. */
+  /**
+   * /proc/meminfo as far as the model fills it: MemTotal, MemFree,
+   * VmallocTotal, VmallocUsed, VmallocChunk and Percpu (3.18+), in the
+   * kernel's order and layout.
+   */
   meminfo(): string {
-    const pa = this.machine.pageAlloc;
-    const shift = this.machine.pageShift;
-    let total = 0;
-    for (const n of pa.counters()) total += n.managedPages;
-    return (
-      showValKb("MemTotal:       ", total, shift) +
-      showValKb("MemFree:        ", pa.nrFreePages(), shift) +
-      percpuMeminfoLine(this.pcpu.pcpuNrPages(), shift)
-    );
+    return procMeminfo(this.machine, this.config.era, this.pcpu.pcpuNrPages());
+  }
+
+  /** /proc/vmallocinfo: the vmalloc areas of the percpu chunks. */
+  vmallocinfo(): string {
+    return procVmallocinfo(this.machine);
   }
 
   /** The tracing `trace` file of the recorded percpu events (empty buffer when tracing is off). */
@@ -390,10 +392,15 @@ export class Kernel {
     });
   }
 
-  /** An address as the arch prints it (`%px`, no 0x). */
+  /** An address as the arch prints it (`%px`, no 0x): `ffffffff82026000` on x86_64. */
   formatAddr(addr: number): string {
     checkAddr("formatAddr", "addr", addr, this.machine.config.vaBits, 2 ** this.machine.config.vaBits);
     return this.machine.formatAddr(addr);
+  }
+
+  /** `ptr + off` as C computes it on this kernel's arch (32-bit arches wrap). */
+  ptrAdd(ptr: PcpuPtr, off: number): PcpuPtr {
+    return ptrAdd(ptr, off, this.machine.bits);
   }
 
   /** The numbers of the summaries. */

@@ -12,7 +12,7 @@
 
 import { GFP_ATOMIC, GFP_DEFINED_BITS, GFP_KERNEL } from "@pcpu/mm";
 import type { PcpuPtr } from "@pcpu/percpu";
-import { type ParsedTrace, parseTrace } from "@pcpu/percpu-stats";
+import { isTraceCmdReport, type ParsedTrace, parseTrace, parseTraceCmdReport } from "@pcpu/percpu-stats";
 import { refuse } from "./boundary.js";
 import type { Kernel } from "./kernel.js";
 
@@ -34,7 +34,7 @@ export interface ReplayFragmentation {
 }
 
 export interface ReplayReport {
-  /** percpu events replayed; entries of other events skipped; events the trace lost. */
+  /** percpu events replayed (boot events excluded); entries of other events skipped; events the trace lost. */
   readonly events: number;
   readonly skipped: number;
   readonly lost: number;
@@ -51,16 +51,42 @@ export interface ReplayReport {
   readonly succeededHereOnly: number;
   /** Frees of pointers the trace never allocated (allocated before the capture started). */
   readonly unmatchedFrees: number;
+  /** Trace lines of those frees (the first REPLAY_LIST_MAX). */
+  readonly unmatchedFreeLines: readonly number[];
+  /**
+   * Successful allocations that retried a `percpu_alloc_percpu_fail` of the
+   * same task, size, align and kind just before (a caller's retry, often
+   * after the balance work populated pages): they count once as a failure
+   * and once as an allocation in the trace.
+   */
+  readonly retries: number;
+  /** Trace lines of those allocations (the first REPLAY_LIST_MAX). */
+  readonly retryLines: readonly number[];
+  /**
+   * Events of the traced kernel's own boot, not replayed and not counted:
+   * the `percpu_create_chunk` of its first (and reserved) chunk, which the
+   * replaying kernel makes at its own boot. Real traces and this model's
+   * since tracing starts after boot have none; older model traces have one.
+   */
+  readonly bootEvents: number;
+  /** `#P:` of the capture's header; null when it has none. */
+  readonly traceCpus: number | null;
+  /** What makes the comparison doubtful (empty capture, another CPU count). */
+  readonly warnings: readonly string[];
   /** null when CONFIG_PERCPU_STATS is off in the replaying kernel. */
   readonly fragmentation: ReplayFragmentation | null;
 }
+
+/** How many trace lines a report lists per kind. */
+export const REPLAY_LIST_MAX = 20;
 
 export interface ReplayOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
 /**
- * Parses a trace for replay: pointers are only compared, never placed, so
+ * Parses a trace for replay, a tracing `trace` file or `trace-cmd report`
+ * output (told apart by isTraceCmdReport): pointers are only compared, never placed, so
  * each distinct `%p` text becomes a small id (a real 64-bit address need
  * not fit a JavaScript number).
  * @throws TraceParseError for a malformed trace
@@ -68,7 +94,8 @@ export interface ReplayOptions {
 export function parseTraceForReplay(text: string): ParsedTrace {
   if (typeof text !== "string") refuse("parseTraceForReplay", "text", "a string (ftrace text)", text);
   const ids = new Map<string, number>();
-  return parseTrace(text, {
+  const parse = isTraceCmdReport(text) ? parseTraceCmdReport : parseTrace;
+  return parse(text, {
     parsePtr: (hex) => {
       const key = hex.toLowerCase().replace(/^0+(?=.)/, "");
       let id = ids.get(key);
@@ -81,7 +108,7 @@ export function parseTraceForReplay(text: string): ParsedTrace {
   });
 }
 
-/** A record stamped 0.000000 by swapper (pid 0): early boot, before tracing runs. */
+/** A record stamped 0.000000 by swapper (pid 0): early boot, before anything ran. */
 function isBootTimeRecord(f: { readonly pid: number; readonly timestampUs: number }): boolean {
   return f.pid === 0 && f.timestampUs === 0;
 }
@@ -104,31 +131,45 @@ export function replayTrace(k: Kernel, trace: ParsedTrace, opts: ReplayOptions =
   let failedHereOnly = 0;
   let succeededHereOnly = 0;
   let unmatchedFrees = 0;
+  const unmatchedFreeLines: number[] = [];
+  let retries = 0;
+  const retryLines: number[] = [];
+  let bootEvents = 0;
+  let sawRuntime = false;
+  /* The failed requests not yet retried, by "pid size align reserved atomic". */
+  const pendingFails = new Map<string, number>();
   const total = trace.records.length;
   const every = Math.max(1, Math.floor(total / 200));
   let done = 0;
   for (const rec of trace.records) {
     const ev = rec.ev;
-    /*
-     * The first chunk's percpu_create_chunk fires in setup_per_cpu_areas,
-     * before tracing exists, so no real trace has it; traces written by
-     * older versions of this model open with one, stamped 0.000000 by
-     * swapper/0 (pid 0). Nothing the running kernel does is traced at time
-     * 0, so that record is the boot-time one and is not counted.
-     */
-    if (ev.event === "percpu_create_chunk" && done === 0 && isBootTimeRecord(rec.framing)) {
-      done++;
-      continue;
-    }
-    if (ev.event === "percpu_create_chunk") tCreated++;
+    if (ev.event === "percpu_create_chunk" && !sawRuntime && isBootTimeRecord(rec.framing)) {
+      /*
+       * pcpu_setup_first_chunk's tracepoint, from the boot task before
+       * anything allocated. A real kernel's tracing starts after
+       * setup_per_cpu_areas, so only traces of older versions of this model
+       * (stamped 0.000000 by swapper/0) have one.
+       */
+      bootEvents++;
+    } else if (ev.event === "percpu_create_chunk") tCreated++;
     else if (ev.event === "percpu_destroy_chunk") tDestroyed++;
     else {
       ctx.setCpu(ev.cpu % cpus);
       ctx.setTask(rec.framing.pid, rec.framing.task);
       if (ev.event === "percpu_alloc_percpu" || ev.event === "percpu_alloc_percpu_fail") {
+        sawRuntime = true;
         const ok = ev.event === "percpu_alloc_percpu";
         if (ok) tAllocs++;
         else tFail++;
+        const key = `${rec.framing.pid} ${ev.size} ${ev.align} ${ev.reserved ? 1 : 0} ${ev.isAtomic ? 1 : 0}`;
+        const pending = pendingFails.get(key) ?? 0;
+        if (!ok) pendingFails.set(key, pending + 1);
+        else if (pending > 0) {
+          retries++;
+          if (retryLines.length < REPLAY_LIST_MAX) retryLines.push(rec.line);
+          if (pending === 1) pendingFails.delete(key);
+          else pendingFails.set(key, pending - 1);
+        }
         /* Bits this layout does not define (another kernel's config) are dropped, not refused. */
         const gfp =
           ok && ev.gfpFlags > 0
@@ -156,6 +197,7 @@ export function replayTrace(k: Kernel, trace: ParsedTrace, opts: ReplayOptions =
           k.percpu.free(p);
         }
       } else if (ev.event === "percpu_free_percpu") {
+        sawRuntime = true;
         tFrees++;
         const p = map.get(ev.ptr);
         if (p !== undefined) {
@@ -163,6 +205,7 @@ export function replayTrace(k: Kernel, trace: ParsedTrace, opts: ReplayOptions =
           map.delete(ev.ptr);
         } else if (!failedHere.delete(ev.ptr)) {
           unmatchedFrees++;
+          if (unmatchedFreeLines.length < REPLAY_LIST_MAX) unmatchedFreeLines.push(rec.line);
         }
       }
       k.runWork();
@@ -188,8 +231,25 @@ export function replayTrace(k: Kernel, trace: ParsedTrace, opts: ReplayOptions =
     }
     fragmentation = { freeBytes, sumFrag, maxFrag, chunks };
   }
+  const warnings: string[] = [];
+  if (total === 0)
+    warnings.push(
+      trace.skipped > 0
+        ? `no percpu events among ${trace.skipped} entries: was events/percpu enabled?`
+        : "no percpu events: was events/percpu enabled?",
+    );
+  const traceCpus = trace.header?.nrCpus ?? null;
+  if (traceCpus !== null && traceCpus !== cpus)
+    warnings.push(
+      `the capture is from a machine with ${traceCpus} CPUs (#P:${traceCpus}), this kernel has ${cpus}: events of CPU n run on CPU n % ${cpus}`,
+    );
+  const maxCpu = trace.records.reduce((m, r) => Math.max(m, r.ev.cpu), -1);
+  if (traceCpus === null && maxCpu >= cpus)
+    warnings.push(
+      `the capture has events of CPU ${maxCpu}, this kernel has ${cpus} CPUs: events of CPU n run on CPU n % ${cpus}`,
+    );
   return {
-    events: total,
+    events: total - bootEvents,
     skipped: trace.skipped,
     lost: trace.lost,
     trace: {
@@ -213,6 +273,12 @@ export function replayTrace(k: Kernel, trace: ParsedTrace, opts: ReplayOptions =
     failedHereOnly,
     succeededHereOnly,
     unmatchedFrees,
+    unmatchedFreeLines,
+    retries,
+    retryLines,
+    bootEvents,
+    traceCpus,
+    warnings,
     fragmentation,
   };
 }

@@ -152,7 +152,7 @@ describe("pcpu-kernel errors and help", () => {
     usage(cli(["boot", "--bogus"]), /unknown option --bogus/);
     usage(cli(["boot", "--cpus", "abc"]), /invalid config: cpus \(--cpus\): "abc" is not an integer/);
     usage(cli(["boot", "--arch", "mips"]), /arch \(--arch\)/);
-    usage(cli(["boot", "--population", "km"]), /km cannot handle more than one group/);
+    usage(cli(["boot", "--population", "km", "--nodes", "0-3;4-7"]), /km cannot handle more than one group/);
     usage(cli(["boot", "--arch", "arm", "--cpus", "64"]), /NR_CPUS limit of 32/);
     usage(cli(["boot", "--nodes", "0-2;4-7"]), /CPU 3 is in no node/);
     usage(cli(["boot", "--static-size", "big"]), /staticSize \(--static-size\): "big" is not a size/);
@@ -160,8 +160,11 @@ describe("pcpu-kernel errors and help", () => {
     usage(cli(["boot", "--memcg", "maybe"]), /memcg \(--memcg\): "maybe" is not on\/off/);
     usage(cli(["run"]), /run needs a workload/);
     usage(cli(["run", "fork-bomb"]), /unknown workload "fork-bomb"/);
-    usage(cli(["run", "counters", "--ops", "-3"]), /--ops: "-3" is not an integer/);
-    usage(cli(["replay", "missing.txt"]), /cannot read trace missing.txt: ENOENT/);
+    usage(cli(["run", "counters", "--ops", "-3"]), /--ops: -3 must be positive/);
+    usage(
+      cli(["replay", "missing.txt"]),
+      /cannot read trace missing.txt \(tried \/.*\/missing.txt\): ENOENT \(no such file or directory\)/,
+    );
     writeFileSync(join(tmp, "bad.txt"), "garbage line\n");
     usage(cli(["replay", "bad.txt"]), /malformed trace: line 1/);
     usage(cli(["boot", "--config", "nope.json"]), /cannot read config file nope.json/);

@@ -7,10 +7,11 @@ import { ALL_DEFINITIONS } from "../src/registry.js";
 const lookup = (name: string) => ALL_DEFINITIONS.arches.find((d) => d.name === name);
 const resolve = (c: KernelConfig) => resolveConfig(c, lookup);
 
-function refused(c: KernelConfig, setting: string, re: RegExp): void {
+/* Untyped on purpose: the strings a file or a command line brings are checked at run time. */
+function refused(c: Record<string, unknown> | KernelConfig, setting: string, re: RegExp): void {
   let err: unknown;
   try {
-    resolve(c);
+    resolve(c as KernelConfig);
   } catch (e) {
     err = e;
   }
@@ -101,7 +102,18 @@ describe("resolveConfig (the checks made before boot)", () => {
     refused({ nodes: "0-8" }, "nodes", /CPU 8 but only CPUs 0-7/);
     refused({ nodes: "0-x" }, "nodes", /node 0: cpulist/);
     refused({ arch: "arm", nodes: "0-3;4-7" }, "nodes", /arm has no CONFIG_NUMA/);
-    refused({ population: "km" }, "population", /km cannot handle more than one group/);
+    refused({ population: "km", nodes: "0-3;4-7" }, "population", /km cannot handle more than one group/);
+    refused({ nodes: "0-3;" }, "nodes", /node 1 of "0-3;" is empty/);
+    refused({ nodes: "0-3;;4-7" }, "nodes", /node 1 of "0-3;;4-7" is empty/);
+    refused({ nodes: "0-3 4-7" }, "nodes", /separate nodes with ";"/);
+    refused({ nodes: "0-3;4 - 7" }, "nodes", /node 1: "4 - 7" has spaces/);
+    refused({ cpus: -4 }, "cpus", /-4 must be positive/);
+    refused({ cpus: "-4" }, "cpus", /-4 must be positive/);
+    refused({ dynSize: "-8K" }, "dynSize", /-8K must be positive/);
+    refused({ numa: false, nodes: "0-3;4-7" }, "nodes", /CONFIG_NUMA is off: give one node/);
+    refused({ arch: "arm", numa: true }, "numa", /arm has no CONFIG_NUMA/);
+    refused({ fixFreeHintQuirk: true, allocator: "area-map" }, "fixFreeHintQuirk", /bitmap allocator/);
+    refused({ fixPopulatedOvercount: true }, "fixPopulatedOvercount", /population vm/);
     refused(
       { population: "km", nodes: "0-7", percpuAlloc: "page" },
       "population",
@@ -167,11 +179,12 @@ describe("parseKconfig (.config lines)", () => {
       percpuAlloc: "page",
       reservedSize: "8K",
     };
-    expect(parseKconfig(toKconfig(c))).toEqual({ ...c, cpus: "8" });
+    expect(parseKconfig(toKconfig(c))).toEqual({ ...c, cpus: "8", numa: true });
     expect(resolve(parseKconfig(toKconfig(c)))).toEqual(resolve(c));
   });
   it("refuses unknown symbols, bad lines and conflicting arches", () => {
-    expect(() => parseKconfig("CONFIG_FOO=y")).toThrow(/CONFIG_FOO: line 1: unknown symbol/);
+    expect(parseKconfig("CONFIG_FOO=y")).toEqual({});
+    expect(() => parseKconfig("CONFIG_PCPU_CPU=4")).toThrow(/CONFIG_PCPU_CPU: line 1: unknown model symbol/);
     expect(() => parseKconfig("NR_CPUS=4")).toThrow(/line 1: not a CONFIG_/);
     expect(() => parseKconfig("CONFIG_ARM=y\nCONFIG_S390=y")).toThrow(/several arch symbols/);
     expect(() => parseKconfig("CONFIG_PERCPU_STATS=m")).toThrow(/must be y or not set/);

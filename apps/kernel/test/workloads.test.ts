@@ -69,8 +69,13 @@ describe("replayTrace (a percpu trace against any kernel)", () => {
     expect(r.failedHereOnly).toBe(0);
     expect(r.unmatchedFrees).toBe(0);
     /* no boot-time creation in the trace (tracing starts after setup_per_cpu_areas): the counts match */
-    expect(r.replay.chunksCreated).toBe(r.trace.chunksCreated);
+    expect(r.bootEvents).toBe(0);
     expect(r.trace.chunksCreated).toBe(k.counters.chunksCreated);
+    expect(r.replay.chunksCreated).toBe(r.trace.chunksCreated);
+    expect(r.events).toBe(
+      k.counters.allocs + k.counters.frees + k.counters.chunksCreated + k.counters.chunksDestroyed,
+    );
+    expect(r.warnings).toEqual([]);
     expect(r.fragmentation).not.toBeNull();
   });
   it("reports allocations that fail on a smaller kernel", () => {

@@ -38,6 +38,10 @@ const CHOICES: Partial<Record<Key, readonly string[]>> = {
   trace: ["on", "off"],
   debugChecks: ["on", "off"],
   memcg: ["on", "off"],
+  numa: ["on", "off"],
+  fixFreeHintQuirk: ["on", "off"],
+  fixPopulatedOvercount: ["on", "off"],
+  checkFree: ["on", "off"],
 };
 
 const HELP: Record<Key, string> = {
@@ -62,6 +66,10 @@ const HELP: Record<Key, string> = {
   trace: "record the percpu tracepoints",
   debugChecks: "check the allocator's invariants after every operation (slow)",
   memcg: "CONFIG_MEMCG kmem accounting (__GFP_ACCOUNT objects carry an obj_cgroup pointer)",
+  numa: "CONFIG_NUMA (off: one node)",
+  fixFreeHintQuirk: "policy: fix the bitmap free-path chunk-hint quirk (off: faithful)",
+  fixPopulatedOvercount: "policy: count km populated pages per unit (off: faithful)",
+  checkFree: "validate free_percpu pointers, WARN on misuse",
 };
 
 /** What the form holds: a config to boot, or the refusal. */

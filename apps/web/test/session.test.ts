@@ -5,7 +5,7 @@
  */
 
 import { spawnSync } from "node:child_process";
-import { bootKernel, runWorkload } from "@pcpu/kernel";
+import { bootKernel, type KernelConfig, runWorkload } from "@pcpu/kernel";
 import { describe, expect, it } from "vitest";
 import { checkConfig } from "../src/config-form.js";
 import { configErrorLine, formatAddr, hexBytes, ptrAdd } from "../src/format.js";
@@ -169,7 +169,7 @@ describe("checkConfig / configErrorLine (resolveConfig, the CLI's `invalid confi
   it("names the setting of a ConfigError thrown at boot", () => {
     let err: unknown;
     try {
-      new Session({ arch: "mips" });
+      new Session({ arch: "mips" } as unknown as KernelConfig);
     } catch (e) {
       err = e;
     }

@@ -49,7 +49,8 @@ export interface ArchKernel<A extends ArchPercpu = ArchPercpu> {
 /**
  * Assemble and boot a kernel on `def`.
  * @context creates a machine; throws on configuration errors and on the
- *   kernel's boot panics.
+ *   kernel's boot panics. An error thrown by setup_per_cpu_areas carries
+ *   `dmesg` (non-enumerable): the kernel log up to the panic.
  */
 export function bootArch<A extends ArchPercpu>(
   def: GenericArch<A>,
@@ -75,7 +76,15 @@ export function bootArch<A extends ArchPercpu>(
     options: { ...o.options, era: cfg.pcpuEra },
   });
   const arch = def.createPercpuArch(pcpu, cfg);
-  const setup = def.setupPerCpuAreas(pcpu, arch, cfg);
+  let setup: ArchSetupResult;
+  try {
+    setup = def.setupPerCpuAreas(pcpu, arch, cfg);
+  } catch (e) {
+    /* What the console showed up to the panic, for the caller to print (the machine dies with this frame). */
+    if (e instanceof Error && !("dmesg" in e))
+      Object.defineProperty(e, "dmesg", { value: machine.log.dmesg(), enumerable: false });
+    throw e;
+  }
   if (o.bringUpSecondaries ?? true) arch.bringUpSecondaries();
   pcpu.enableAsync();
   return { config: cfg, machine, constants, section, pcpu, arch, setup };

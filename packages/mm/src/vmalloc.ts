@@ -221,7 +221,8 @@ export class VmallocSpace {
     )
       bug(`align ${align} is not a page-multiple power of two`);
     const vstart = Math.ceil(this.start / align) * align;
-    const vend = Math.floor(this.end / align) * align;
+    /* vmalloc_end = VMALLOC_END & ~(align - 1): VMALLOC_END is start + VMALLOC_TOTAL (inclusive on x86_64). */
+    const vend = Math.floor((this.start + this.total) / align) * align;
     let lastArea = 0;
     for (let area = 0; area < nr; area++) {
       const s = offsets[area]!;

@@ -6,6 +6,7 @@ export * from "./json.js";
 export * from "./meminfo.js";
 export * from "./stats.js";
 export * from "./stats-text.js";
+export * from "./trace-cmd-report.js";
 export * from "./trace-format.js";
 export * from "./trace-parse.js";
 export * from "./trace-recorder.js";

@@ -72,7 +72,7 @@ const files = {
   unknownKeyJson: file("unknown-key.json", '{"cpuz": 4}'),
   outOfRangeJson: file("out-of-range.json", '{"arch": "arm", "cpus": 64}'),
   badKconfig: file("bad.config", "CONFIG_NR_CPUS=abc\n"),
-  unknownSymbol: file("unknown.config", "CONFIG_PERCPU_ALLOC=page\n"),
+  unknownSymbol: file("unknown.config", 'CONFIG_PCPU_ALOCATOR="bitmap"\n'),
   garbage: file("garbage.bin", garbage),
   badTrace: file("bad.trace", "# tracer: nop\n  <idle>-0 [000] ..... 1.000: percpu_alloc_percpu: garbage\n"),
   textTrace: file("hello.trace", "hello\n"),
@@ -153,17 +153,17 @@ const CASES: Record<string, readonly Case[]> = {
       "boot --nr-cpus 2 --cpus 4",
       /^invalid config: cpus \(--cpus\): 4 possible CPUs exceed CONFIG_NR_CPUS=2$/,
     ],
-    ["boot --seed -1", /^invalid config: seed \(--seed\): "-1" is not an integer$/],
+    ["boot --seed -1", /^invalid config: seed \(--seed\): -1 must be positive \(at least 0\)$/],
     [
       "boot --arch arm --percpu-alloc page",
       /^invalid config: percpuAlloc \(--percpu-alloc\): arm does not build the page first chunk allocator/,
     ],
     [
-      "boot --population km",
+      "boot --population km --nodes 0-3;4-7",
       /^invalid config: population \(--population\): km cannot handle more than one group/,
       true,
     ],
-    ["run counters --ops -5", /^--ops: "-5" is not an integer$/],
+    ["run counters --ops -5", /^--ops: -5 must be positive \(an integer >= 0\)$/],
     ["run counters --scale 0", /^--scale: "0" is not a positive number$/],
   ],
   "a missing value, an unknown flag, command or argument": [
@@ -175,11 +175,15 @@ const CASES: Record<string, readonly Case[]> = {
     ["frobnicate", /^unknown command "frobnicate"/, true],
     ["run", /^run needs a workload: /],
     ["run nosuch", /^unknown workload "nosuch"/],
-    ["replay", /^replay needs a trace file$/],
+    ["replay", /^replay needs a trace file \(- for stdin\)$/],
   ],
   "an unreadable or malformed config file": [
-    [`boot --config ${join(dir, "missing.json")}`, /^cannot read config file .*missing\.json: ENOENT$/, true],
-    [`boot --config ${dir}`, /^cannot read config file .*: EISDIR$/],
+    [
+      `boot --config ${join(dir, "missing.json")}`,
+      /^cannot read config file .*missing\.json: ENOENT \(no such file or directory\)$/,
+      true,
+    ],
+    [`boot --config ${dir}`, /^cannot read config file .*: EISDIR \(is a directory\)$/],
     [
       `boot --config ${files.truncatedJson}`,
       /^invalid config: config: .*truncated\.json is not valid JSON/,
@@ -192,18 +196,25 @@ const CASES: Record<string, readonly Case[]> = {
       /^invalid config: cpus \(--cpus\): 64 possible CPUs exceed the arm NR_CPUS limit of 32$/,
     ],
     [`boot --config ${files.badKconfig}`, /^invalid config: nrCpus \(--nr-cpus\): "abc" is not an integer$/],
-    [`boot --config ${files.unknownSymbol}`, /^invalid config: CONFIG_PERCPU_ALLOC: line 1: unknown symbol/],
+    [
+      `boot --config ${files.unknownSymbol}`,
+      /^invalid config: CONFIG_PCPU_ALOCATOR: line 1: unknown model symbol/,
+    ],
     [`boot --config ${files.garbage}`, /^invalid config: config: line 1: not a CONFIG_\.\.\.= line: /],
   ],
   "an unreadable or malformed trace file": [
-    [`replay ${join(dir, "missing.trace")}`, /^cannot read trace .*missing\.trace: ENOENT$/, true],
-    [`replay ${dir}`, /^cannot read trace .*: EISDIR$/],
+    [
+      `replay ${join(dir, "missing.trace")}`,
+      /^cannot read trace .*missing\.trace: ENOENT \(no such file or directory\)$/,
+      true,
+    ],
+    [`replay ${dir}`, /^cannot read trace .*: EISDIR \(is a directory\)$/],
     [`replay ${files.badTrace}`, /^malformed trace: line 2: not a trace line/, true],
     [`replay ${files.textTrace}`, /^malformed trace: line 1: not a trace line/],
     [`replay ${files.garbage}`, /^malformed trace: line 1: not a trace line/],
     [
       `run counters --ops 10 --trace ${join(dir, "no/such/dir/t.txt")}`,
-      /^cannot write trace file .*t\.txt: ENOENT$/,
+      /^cannot write trace file .*t\.txt: ENOENT \(no such file or directory\)$/,
     ],
   ],
 };

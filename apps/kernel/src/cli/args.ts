@@ -12,10 +12,10 @@ export class UsageError extends Error {
   }
 }
 
-/** A flag: `value` takes an argument, `switch` does not. */
+/** A flag: `value` takes an argument, `switch` does not, `list` takes one argument each time it is given. */
 export interface FlagSpec {
   readonly name: string;
-  readonly kind: "value" | "switch";
+  readonly kind: "value" | "switch" | "list";
   readonly help: string;
   readonly arg?: string;
 }
@@ -23,12 +23,15 @@ export interface FlagSpec {
 export interface ParsedArgs {
   readonly flags: Readonly<Record<string, string | boolean>>;
   readonly positionals: readonly string[];
+  /** The values of `list` flags, in command-line order. */
+  readonly lists?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Parses argv against the flags a command accepts. */
 export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): ParsedArgs {
   const flags: Record<string, string | boolean> = {};
   const positionals: string[] = [];
+  const lists: Record<string, string[]> = {};
   const byName = new Map(specs.map((s) => [s.name, s]));
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -73,16 +76,22 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
         throw new UsageError(`option --${name} needs a value (${spec.arg ?? "VALUE"})`);
       i++;
     }
+    if (spec.kind === "list") {
+      (lists[name] ??= []).push(value);
+      continue;
+    }
     if (name in flags) throw new UsageError(`option --${name} given twice`);
     flags[name] = value;
   }
-  return { flags, positionals };
+  return { flags, positionals, lists };
 }
 
 /** A non-negative integer flag value. */
 export function intFlag(flags: ParsedArgs["flags"], name: string, min = 0): number | undefined {
   const v = flags[name];
   if (v === undefined) return undefined;
+  if (typeof v === "string" && /^-\s*(0x[0-9a-f]+|[0-9]+)$/i.test(v.trim()))
+    throw new UsageError(`--${name}: ${v} must be positive (an integer >= ${min})`);
   if (typeof v !== "string" || !/^(0x[0-9a-f]+|[0-9]+)$/i.test(v))
     throw new UsageError(`--${name}: ${JSON.stringify(v)} is not an integer`);
   const n = Number(v);
@@ -113,7 +122,7 @@ export function camel(s: string): string {
 /** The help lines of a flag list. */
 export function flagHelp(specs: readonly FlagSpec[]): string {
   const rows = specs.map((s) => [
-    `--${s.name}${s.kind === "value" ? ` ${s.arg ?? "VALUE"}` : s.arg ? `[=${s.arg}]` : ""}`,
+    `--${s.name}${s.kind !== "switch" ? ` ${s.arg ?? "VALUE"}` : s.arg ? `[=${s.arg}]` : ""}`,
     s.help,
   ]);
   const w = Math.max(...rows.map((r) => r[0]!.length));

@@ -9,14 +9,21 @@
  * on stderr, never a stack trace.
  */
 
-import { readFileSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { readFileSync } from "node:fs";
 import { TraceParseError } from "@pcpu/percpu-stats";
 import type { KernelConfig } from "../api.js";
 import { assembleKernel, BootError } from "../assemble.js";
-import { CONFIG_KEYS, ConfigError, mergeConfigs, resolveConfig } from "../config.js";
+import {
+  CONFIG_KEYS,
+  ConfigError,
+  configForFile,
+  defaultNodes,
+  mergeConfigs,
+  parseBool,
+  resolveConfig,
+} from "../config.js";
 import { definitionsFor, type KernelRegistry } from "../definitions.js";
-import { parseConfigText, toKconfig } from "../kconfig.js";
+import { kconfigSummary, parseConfigText, readKconfig, toKconfig } from "../kconfig.js";
 import type { Kernel } from "../kernel.js";
 import { parseTraceForReplay, type ReplayReport, replayTrace } from "../replay.js";
 import { formatTable, runWorkload, summaryTable } from "../report.js";
@@ -32,6 +39,10 @@ import {
   parseArgs,
   UsageError,
 } from "./args.js";
+import { readUserFile, writeUserFile } from "./files.js";
+import { bootFailureLog, DMESG_FLAG, dmesgLevel } from "./log-flags.js";
+import { PROC_FLAGS, procFileOf, procText, procWorkload } from "./proc-cmd.js";
+import { quietOnClosedPipe, userCwd } from "./process-io.js";
 import { createProgress, type ProgressStream } from "./progress.js";
 
 /** Where the CLI writes and which directory relative paths start from. */
@@ -40,61 +51,98 @@ export interface CliIo {
   readonly stderr: ProgressStream;
   /** The directory the user ran the command in. */
   readonly cwd: string;
+  /** All of stdin, for a file named `-`. */
+  readonly readStdin?: () => Buffer;
 }
 
-const VALUE_CONFIG_KEYS = CONFIG_KEYS.filter((k) => k !== "stats" && k !== "trace" && k !== "debugChecks");
+/** On/off settings: switches (`--stats`, `--stats=off`, `--no-stats`). */
+const BOOL_CONFIG_KEYS = [
+  "numa",
+  "stats",
+  "debugChecks",
+  "fixFreeHintQuirk",
+  "fixPopulatedOvercount",
+  "checkFree",
+] as const;
+const VALUE_CONFIG_KEYS = CONFIG_KEYS.filter(
+  (k) => k !== "trace" && !(BOOL_CONFIG_KEYS as readonly string[]).includes(k),
+);
 
-const CONFIG_FLAGS: FlagSpec[] = [
-  {
-    name: "config",
-    kind: "value",
-    arg: "FILE",
-    help: "kernel.config.json or Kconfig-style .config to start from",
-  },
-  ...VALUE_CONFIG_KEYS.map(
-    (k): FlagSpec => ({
-      name: kebab(k),
+/** The config flags; with a registry, their help shows the defaults of the arch the build boots by default. */
+function configFlags(reg: KernelRegistry | null): FlagSpec[] {
+  return [
+    {
+      name: "config",
       kind: "value",
-      arg: k.endsWith("Size") || k === "memPerNode" ? "SIZE" : k.toUpperCase(),
-      help: configHelp(k),
-    }),
-  ),
-  {
-    name: "stats",
-    kind: "switch",
-    arg: "on|off",
-    help: "print percpu_stats; --stats=off (--no-stats) builds without CONFIG_PERCPU_STATS",
-  },
-  {
-    name: "debug-checks",
-    kind: "switch",
-    help: "run the allocator's invariant checker after every call (slow)",
-  },
-];
+      arg: "FILE",
+      help: "kernel.config.json or Kconfig-style .config to start from",
+    },
+    ...VALUE_CONFIG_KEYS.map(
+      (k): FlagSpec => ({
+        name: kebab(k),
+        kind: "value",
+        arg: k.endsWith("Size") || k === "memPerNode" ? "SIZE" : k.toUpperCase(),
+        help: reg === null ? "" : configHelp(k, reg),
+      }),
+    ),
+    NODE_FLAG,
+    ...BOOL_CONFIG_KEYS.map(
+      (k): FlagSpec => ({
+        name: kebab(k),
+        kind: "switch",
+        arg: "on|off",
+        help: reg === null ? "" : configHelp(k, reg),
+      }),
+    ),
+  ];
+}
 
-function configHelp(k: string): string {
+function configHelp(k: string, reg: KernelRegistry): string {
+  const def = reg.arches.find((d) => d.name === "x86_64") ?? reg.arches[0]!;
+  const pops = reg.populations.map((p) => p.name);
+  const pop = pops.includes("vm") ? "vm" : pops[0]!;
+  const only = reg.arches.length === 1;
+  const hex = (n: number) => `0x${n.toString(16)}`;
   const h: Record<string, string> = {
-    arch: "x86_64 (default), i386, arm, arm64, sparc32, s390, generic",
+    arch: only
+      ? `${def.name} (the only arch of this build)`
+      : `${reg.arches.map((d) => (d === def ? `${d.name} (default)` : d.name)).join(", ")}`,
     pageSize: "PAGE_SIZE: 4K (default); arm64 4K/16K/64K, generic 4K..256K (bytes accepted)",
     bits: "word size of --arch generic: 64 (default) or 32",
     cpus: "possible CPUs (default 8)",
-    nodes: 'CPUs per NUMA node, cpulists separated by ";" (default 0-3;4-7 on x86_64)',
-    memPerNode: "memory per node (K/M/G suffixes, hex)",
-    population: "vm (default) or km",
-    percpuAlloc: "percpu_alloc=: auto (default), embed, page",
+    nodes: `CPUs per NUMA node, cpulists separated by ";", quoted in a shell (default ${defaultNodes(8, def.numa && def.groupsByNode && pop !== "km")} on ${def.name}${pop === "vm" && def.numa && def.groupsByNode ? ", one node with km" : ""})`,
+    memPerNode: `memory per node (K/M/G suffixes, hex; default ${hex(def.memPerNodeDefault)} on ${def.name})`,
+    population: pops.length === 1 ? `${pop} (the only backend of this build)` : "vm (default) or km",
+    percpuAlloc: `percpu_alloc=: auto (default), ${def.firstChunks.join(", ")}`,
     allocator: "bitmap (default) or area-map",
-    staticSize: "kernel static percpu size",
+    staticSize: `kernel static percpu size (default ${hex(def.defaultStaticSize)} on ${def.name})`,
     reservedSize: "reserved region size (overrides the arch)",
     dynSize: "dynamic region size (overrides the arch)",
     atomSize: "first-chunk atom size (overrides the arch)",
-    era: "kernel generation: v6 (default), v5.14, v4.14, v3.18, v2.6.32, v2.6.30",
-    nrCpus: "CONFIG_NR_CPUS (default: the arch's, at least --cpus)",
+    era: `kernel generation: ${def.eras.map((e) => (e === "v6" ? "v6 (default)" : e)).join(", ")}${only ? "" : ` on ${def.name}`}`,
+    nrCpus: `CONFIG_NR_CPUS (default ${def.nrCpusDefault} on ${def.name}, at least --cpus; at most ${def.nrCpusMax})`,
     modules: "CONFIG_MODULES on|off (default on)",
+    numa: `CONFIG_NUMA (default ${def.numa ? "on" : "off"} on ${def.name}); off gives one node`,
     seed: "seed of the machine and the workload (default 1)",
     memcg: "CONFIG_MEMCG kmem accounting on|off (default on): bytes_alloc = pcpu_obj_full_size",
+    stats: "print percpu_stats; --stats=off (--no-stats) builds without CONFIG_PERCPU_STATS",
+    debugChecks: "run the allocator's invariant checker after every call (slow)",
+    fixFreeHintQuirk: "policy: fix the bitmap allocator's free-path chunk-hint quirk (default off: faithful)",
+    fixPopulatedOvercount: "policy: count km populated pages per unit (default off: faithful)",
+    checkFree: "validate free_percpu pointers, WARN on misuse (default on)",
   };
   return h[k] ?? k;
 }
+
+const NODE_FLAG: FlagSpec = {
+  name: "node",
+  kind: "list",
+  arg: "CPULIST",
+  help: "the CPUs of one NUMA node, once per node in order (--node 0-3 --node 4-7); instead of --nodes",
+};
+
+/** The config flags as parsed (help filled in per build by commandHelp). */
+const CONFIG_FLAGS = configFlags(null);
 
 const JSON_FLAG: FlagSpec = {
   name: "json",
@@ -137,24 +185,6 @@ function out(io: CliIo, s: string): void {
   io.stdout.write(s);
 }
 
-function readUserFile(io: CliIo, path: string, what: string): string {
-  try {
-    return readFileSync(resolve(io.cwd, path), "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new UsageError(`cannot read ${what} ${path}: ${code}`);
-  }
-}
-
-function writeUserFile(io: CliIo, path: string, text: string, what: string): void {
-  try {
-    writeFileSync(resolve(io.cwd, path), text);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new UsageError(`cannot write ${what} ${path}: ${code}`);
-  }
-}
-
 /** The config of a command line: file, then flags. */
 function configFromArgs(a: ParsedArgs, ctx: CliContext, extra: KernelConfig = {}): KernelConfig {
   const io = ctx.io;
@@ -164,26 +194,55 @@ function configFromArgs(a: ParsedArgs, ctx: CliContext, extra: KernelConfig = {}
     ...(reg.arches.length === 1 ? { arch: reg.arches[0]!.name } : {}),
     ...(reg.populations.length === 1 ? { population: reg.populations[0]!.name } : {}),
   };
-  const file =
-    typeof a.flags.config === "string"
-      ? parseConfigText(readUserFile(io, a.flags.config, "config file"), a.flags.config)
-      : {};
+  let file: KernelConfig = {};
+  if (typeof a.flags.config === "string") {
+    const text = readUserFile(io, a.flags.config, "config file");
+    if (text.trimStart().startsWith("{")) file = parseConfigText(text, a.flags.config);
+    else {
+      /* A .config, perhaps a distro's: say in one line what was used and what was ignored. */
+      const r = readKconfig(text);
+      if (r.ignored > 0 || r.notModelled.length > 0)
+        io.stderr.write(`pcpu-kernel: ${kconfigSummary(a.flags.config, r)}\n`);
+      file = r.config;
+    }
+  }
   const fromFlags: Record<string, unknown> = {};
   for (const k of VALUE_CONFIG_KEYS) {
     const v = a.flags[kebab(k)];
     if (v !== undefined) fromFlags[k] = v;
   }
-  const st = a.flags.stats;
-  if (st === false || st === "off") fromFlags.stats = false;
-  else if (st === "on" || st === true) fromFlags.stats = true;
-  else if (st !== undefined) throw new UsageError(`--stats: ${JSON.stringify(st)} is not on or off`);
-  if (a.flags["debug-checks"] !== undefined) fromFlags.debugChecks = a.flags["debug-checks"];
+  for (const k of BOOL_CONFIG_KEYS) {
+    const v = a.flags[kebab(k)];
+    if (v === undefined) continue;
+    const b = parseBool(v);
+    if (b === null) throw new UsageError(`--${kebab(k)}: ${JSON.stringify(v)} is not on or off`);
+    fromFlags[k] = b;
+  }
+  const nodeList = a.lists?.node;
+  if (nodeList !== undefined) {
+    if (a.flags.nodes !== undefined) throw new UsageError("give either --nodes or --node, not both");
+    for (const [i, n] of nodeList.entries())
+      if (n.includes(";"))
+        throw new UsageError(`--node ${JSON.stringify(n)}: one node per --node (node ${i}); no ";"`);
+    fromFlags.nodes = nodeList.join(";");
+  }
   return mergeConfigs(base, file, fromFlags as KernelConfig, extra);
 }
 
 function boot(ctx: CliContext, config: KernelConfig): Kernel {
   const c = resolveConfig(config, (name) => ctx.registry.arches.find((d) => d.name === name));
   return assembleKernel(c, definitionsFor(ctx.registry, c.arch, c.population));
+}
+
+/**
+ * Where the report goes: stdout, or stderr when `--trace -` makes the
+ * trace the command's output (as `tar -cvf -` lists on stderr).
+ */
+function reportStream(a: ParsedArgs, io: CliIo): ProgressStream {
+  if (a.flags.trace !== "-") return io.stdout;
+  if (a.flags.json === true)
+    throw new UsageError("--trace - and --json both write to stdout: write the trace to a file");
+  return io.stderr;
 }
 
 function wantsStats(a: ParsedArgs): boolean {
@@ -205,20 +264,23 @@ function runAndReport(
   const io = ctx.io;
   const ops = intFlag(a.flags, "ops");
   const scale = numberFlag(a.flags, "scale");
+  const level = dmesgLevel(a);
+  const rep = reportStream(a, io);
   const progress = createProgress(name, io.stderr);
   const s = runWorkload(kernel, name, { ops, scale, onProgress: progress.update });
   progress.finish();
   if (typeof a.flags.trace === "string") writeUserFile(io, a.flags.trace, kernel.trace(), "trace file");
   if (a.flags.json === true) {
+    const dmesg = level === null ? {} : { dmesg: kernel.dmesg(level) };
     out(
       io,
-      `${JSON.stringify({ command: "run", build: ctx.build, config: kernel.config, summary: s, percpuStats: kernel.statsJson() }, null, 2)}\n`,
+      `${JSON.stringify({ command: "run", build: ctx.build, config: kernel.config, ...dmesg, summary: s, percpuStats: kernel.statsJson() }, null, 2)}\n`,
     );
     return 0;
   }
-  if (bootLines) out(io, `${kernel.dmesg().join("\n")}\n\n`);
-  out(io, summaryTable(s));
-  if (bootLines || wantsStats(a)) out(io, `\n${kernel.debugfs("percpu_stats")}`);
+  if (bootLines || level !== null) rep.write(`${kernel.dmesg(level ?? undefined).join("\n")}\n\n`);
+  rep.write(summaryTable(s));
+  if (bootLines || wantsStats(a)) rep.write(`\n${kernel.debugfs("percpu_stats")}`);
   return 0;
 }
 
@@ -228,7 +290,7 @@ const COMMANDS: Command[] = [
     usage: "pcpu-kernel start [flags]",
     summary:
       "boot the default kernel (x86_64, 8 CPUs in 2 nodes, vm, embed, bitmap, stats), run bpf-map, print boot lines, summary and percpu_stats",
-    flags: [...CONFIG_FLAGS, ...RUN_FLAGS, JSON_FLAG, HELP_FLAG],
+    flags: [...CONFIG_FLAGS, ...RUN_FLAGS, DMESG_FLAG, JSON_FLAG, HELP_FLAG],
     run(a, ctx) {
       noPositionals(a, 0, this.usage);
       const kernel = boot(ctx, configFromArgs(a, ctx, { trace: typeof a.flags.trace === "string" }));
@@ -239,18 +301,20 @@ const COMMANDS: Command[] = [
     name: "boot",
     usage: "pcpu-kernel boot [flags]",
     summary: "boot a kernel and print its log (dmesg, debug lines included)",
-    flags: [...CONFIG_FLAGS, JSON_FLAG, HELP_FLAG],
+    flags: [...CONFIG_FLAGS, DMESG_FLAG, JSON_FLAG, HELP_FLAG],
     run(a, ctx) {
       noPositionals(a, 0, this.usage);
+      const level = dmesgLevel(a) ?? undefined;
       const kernel = boot(ctx, configFromArgs(a, ctx, { trace: false }));
       if (a.flags.json === true) {
         out(
           ctx.io,
-          `${JSON.stringify({ command: "boot", build: ctx.build, config: kernel.config, dmesg: kernel.dmesg(), meminfo: kernel.meminfo(), percpuStats: kernel.statsJson() }, null, 2)}\n`,
+          `${JSON.stringify({ command: "boot", build: ctx.build, config: kernel.config, dmesg: kernel.dmesg(level), meminfo: kernel.meminfo(), vmallocinfo: kernel.vmallocinfo(), percpuStats: kernel.statsJson() }, null, 2)}\n`,
         );
         return 0;
       }
-      out(ctx.io, `${kernel.dmesg().join("\n")}\n`);
+      const lines = kernel.dmesg(level);
+      if (lines.length > 0) out(ctx.io, `${lines.join("\n")}\n`);
       if (wantsStats(a)) out(ctx.io, `\n${kernel.debugfs("percpu_stats")}`);
       return 0;
     },
@@ -259,7 +323,7 @@ const COMMANDS: Command[] = [
     name: "run",
     usage: "pcpu-kernel run WORKLOAD [flags]",
     summary: `run a workload (${WORKLOAD_NAMES.join(", ")}) and print a summary`,
-    flags: [...CONFIG_FLAGS, ...RUN_FLAGS, JSON_FLAG, HELP_FLAG],
+    flags: [...CONFIG_FLAGS, ...RUN_FLAGS, DMESG_FLAG, JSON_FLAG, HELP_FLAG],
     run(a, ctx) {
       const name = a.positionals[0];
       if (name === undefined) throw new UsageError(`run needs a workload: ${WORKLOAD_NAMES.join(", ")}`);
@@ -268,18 +332,25 @@ const COMMANDS: Command[] = [
       }
       noPositionals(a, 1, this.usage);
       const kernel = boot(ctx, configFromArgs(a, ctx, { trace: typeof a.flags.trace === "string" }));
+      if (name === "modules" && !kernel.config.modules)
+        throw new UsageError(
+          "the modules workload loads modules into the reserved chunk: it needs CONFIG_MODULES (--modules on)",
+        );
       return runAndReport(a, ctx, name as WorkloadName, kernel, false);
     },
   },
   {
     name: "replay",
     usage: "pcpu-kernel replay TRACE [flags]",
-    summary: "replay a percpu trace (ftrace text, ours or a real machine's) and report what differs",
-    flags: [...CONFIG_FLAGS, TRACE_FLAG, JSON_FLAG, HELP_FLAG],
+    summary:
+      "replay a percpu trace (ftrace text or trace-cmd report output, ours or a real machine's) and report what differs",
+    flags: [...CONFIG_FLAGS, TRACE_FLAG, DMESG_FLAG, JSON_FLAG, HELP_FLAG],
     run(a, ctx) {
       const file = a.positionals[0];
-      if (file === undefined) throw new UsageError("replay needs a trace file");
+      if (file === undefined) throw new UsageError("replay needs a trace file (- for stdin)");
       noPositionals(a, 1, this.usage);
+      const level = dmesgLevel(a);
+      const rep = reportStream(a, ctx.io);
       const config = configFromArgs(a, ctx, { trace: typeof a.flags.trace === "string" });
       const text = readUserFile(ctx.io, file, "trace");
       const parsed = parseTraceForReplay(text);
@@ -287,17 +358,40 @@ const COMMANDS: Command[] = [
       const progress = createProgress("replay", ctx.io.stderr);
       const r = replayTrace(kernel, parsed, { onProgress: progress.update });
       progress.finish();
+      for (const w of r.warnings) ctx.io.stderr.write(`pcpu-kernel: warning: ${file}: ${w}\n`);
       if (typeof a.flags.trace === "string")
         writeUserFile(ctx.io, a.flags.trace, kernel.trace(), "trace file");
       if (a.flags.json === true) {
+        const dmesg = level === null ? {} : { dmesg: kernel.dmesg(level) };
         out(
           ctx.io,
-          `${JSON.stringify({ command: "replay", build: ctx.build, config: kernel.config, report: r, percpuStats: kernel.statsJson() }, null, 2)}\n`,
+          `${JSON.stringify({ command: "replay", build: ctx.build, config: kernel.config, ...dmesg, report: r, percpuStats: kernel.statsJson() }, null, 2)}\n`,
         );
         return 0;
       }
-      out(ctx.io, replayTable(r));
-      if (wantsStats(a)) out(ctx.io, `\n${kernel.debugfs("percpu_stats")}`);
+      if (level !== null) rep.write(`${kernel.dmesg(level).join("\n")}\n\n`);
+      rep.write(replayTable(r));
+      if (wantsStats(a)) rep.write(`\n${kernel.debugfs("percpu_stats")}`);
+      return 0;
+    },
+  },
+  {
+    name: "proc",
+    usage: "pcpu-kernel proc meminfo|vmallocinfo [--after WORKLOAD] [flags]",
+    summary: "print a /proc file of the booted kernel (optionally after a workload)",
+    flags: [...CONFIG_FLAGS, ...PROC_FLAGS, JSON_FLAG, HELP_FLAG],
+    run(a, ctx) {
+      const file = procFileOf(a);
+      const kernel = boot(ctx, configFromArgs(a, ctx, { trace: false }));
+      const after = procWorkload(a, kernel);
+      const text = procText(kernel, file);
+      if (a.flags.json === true) {
+        const lines = text.split("\n").slice(0, -1);
+        out(
+          ctx.io,
+          `${JSON.stringify({ command: "proc", build: ctx.build, file: `/proc/${file}`, after, lines }, null, 2)}\n`,
+        );
+      } else out(ctx.io, text);
       return 0;
     },
   },
@@ -308,6 +402,7 @@ const COMMANDS: Command[] = [
     flags: [
       ...CONFIG_FLAGS,
       { name: "kconfig", kind: "switch", help: "print Kconfig-style .config lines" },
+      { ...JSON_FLAG, help: "print JSON (the default)" },
       HELP_FLAG,
     ],
     run(a, ctx) {
@@ -315,18 +410,27 @@ const COMMANDS: Command[] = [
       const c = resolveConfig(configFromArgs(a, ctx), (name) =>
         ctx.registry.arches.find((d) => d.name === name),
       );
+      if (a.flags.kconfig === true && a.flags.json === true)
+        throw new UsageError("--kconfig and --json ask for two formats: give one");
+      const file = configForFile(c);
       if (a.flags.kconfig === true) {
-        const { nodeCpus: _n, cpuToNode: _c, ...rest } = c;
         const k: Record<string, unknown> = {};
-        for (const [key, v] of Object.entries(rest)) if (v !== null) k[key] = v;
+        for (const [key, v] of Object.entries(file)) if (v !== null) k[key] = v;
         out(ctx.io, toKconfig(k as KernelConfig));
       } else {
-        out(ctx.io, `${JSON.stringify(c, null, 2)}\n`);
+        /* What `boot --config` reads back: the keys derived from nodes are left out. */
+        out(ctx.io, `${JSON.stringify(file, null, 2)}\n`);
       }
       return 0;
     },
   },
 ];
+
+/** ` (lines 3, 9, ...)`: where in the trace the counted entries are. */
+function lines(n: number, at: readonly number[]): string {
+  if (n === 0) return "";
+  return ` (line${at.length > 1 ? "s" : ""} ${at.join(", ")}${n > at.length ? ", ..." : ""})`;
+}
 
 /** The replay report as a table. */
 export function replayTable(r: ReplayReport): string {
@@ -348,12 +452,13 @@ export function replayTable(r: ReplayReport): string {
       d(r.trace.chunksDestroyed, r.replay.chunksDestroyed),
     ],
   ];
-  let s = `replayed ${r.events} percpu events (${r.skipped} other entries skipped, ${r.lost} lost)\n\n`;
+  let s = `replayed ${r.events} percpu events (${r.skipped} other entries skipped, ${r.lost} lost${r.bootEvents > 0 ? `, ${r.bootEvents} of the traced kernel's boot not replayed` : ""})\n\n`;
   s += formatTable(rows, ["", "trace", "replay", "diff"]);
   const more: (string | number)[][] = [
     ["failed here, succeeded in trace", r.failedHereOnly],
     ["succeeded here, failed in trace", r.succeededHereOnly],
-    ["frees of unknown pointers", r.unmatchedFrees],
+    ["frees of unknown pointers", `${r.unmatchedFrees}${lines(r.unmatchedFrees, r.unmatchedFreeLines)}`],
+    ["allocs retrying a failure", `${r.retries}${lines(r.retries, r.retryLines)}`],
     ["peak chunks", r.replay.peakChunks],
     ["populated pages", r.replay.populatedPages],
     ["pcpu_nr_pages", r.replay.pcpuNrPages],
@@ -377,12 +482,14 @@ function mainHelp(build: string): string {
   );
 }
 
-function commandHelp(c: Command): string {
+function commandHelp(c: Command, reg: KernelRegistry): string {
+  const helps = new Map(configFlags(reg).map((f) => [f.name, f.help]));
+  const flags = c.flags.map((f) => (f.help === "" ? { ...f, help: helps.get(f.name) ?? "" } : f));
   let s = `usage: ${c.usage}\n\n${c.summary}\n\n`;
   if (c.name === "run") {
     s += `workloads:\n${WORKLOAD_NAMES.map((n) => `  ${n.padEnd(12)}  ${WORKLOADS[n].description}`).join("\n")}\n\n`;
   }
-  return `${s}flags:\n${flagHelp(c.flags)}\n`;
+  return `${s}flags:\n${flagHelp(flags)}\n`;
 }
 
 /** The exit code for an error, and its one-line message. */
@@ -407,7 +514,8 @@ function classify(e: unknown): { code: number; message: string } {
  * @returns the exit code
  */
 export function runCli(argv: readonly string[], registry: KernelRegistry, io: CliIo, build = "full"): number {
-  const [cmdName, ...rest] = argv;
+  /* `pnpm kernel -- boot ...` passes the separator on. */
+  const [cmdName, ...rest] = argv[0] === "--" ? argv.slice(1) : argv;
   try {
     if (cmdName === undefined || cmdName === "--help" || cmdName === "-h" || cmdName === "help") {
       out(io, mainHelp(build));
@@ -420,13 +528,13 @@ export function runCli(argv: readonly string[], registry: KernelRegistry, io: Cl
       );
     const args = parseArgs(rest, cmd.flags);
     if (args.flags.help === true) {
-      out(io, commandHelp(cmd));
+      out(io, commandHelp(cmd, registry));
       return 0;
     }
     return cmd.run(args, { io, registry, build });
   } catch (e) {
     const { code, message } = classify(e);
-    io.stderr.write(`pcpu-kernel: ${message}\n`);
+    io.stderr.write(`${bootFailureLog(e)}pcpu-kernel: ${message}\n`);
     if (code === 1 && process.env.PCPU_KERNEL_DEBUG && e instanceof Error) io.stderr.write(`${e.stack}\n`);
     return code;
   }
@@ -434,11 +542,12 @@ export function runCli(argv: readonly string[], registry: KernelRegistry, io: Cl
 
 /** The process entry: argv from the process, output to its streams, the exit code set. */
 export function runCliMain(registry: KernelRegistry, build = "full"): void {
-  const cwd = process.env.INIT_CWD ?? process.cwd();
+  const cwd = userCwd(process.env, process.cwd());
+  quietOnClosedPipe(process.stdout, process.stderr, (code) => process.exit(code));
   process.exitCode = runCli(
     process.argv.slice(2),
     registry,
-    { stdout: process.stdout, stderr: process.stderr, cwd },
+    { stdout: process.stdout, stderr: process.stderr, cwd, readStdin: () => readFileSync(0) },
     build,
   );
 }

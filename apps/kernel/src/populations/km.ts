@@ -9,5 +9,5 @@ import type { KernelPopulationDefinition } from "../api.js";
 export const kmPopulation: KernelPopulationDefinition = {
   name: "km",
   packageName: "@pcpu/percpu-km",
-  factory: () => createPercpuKm(),
+  factory: (opts = {}) => createPercpuKm({ fixPopulatedOvercount: opts.fixPopulatedOvercount === true }),
 };
