@@ -54,6 +54,7 @@ export const CONFIG_KEYS = [
   "era",
   "nrCpus",
   "modules",
+  "cpumaskOffstack",
   "seed",
   "trace",
   "debugChecks",
@@ -282,6 +283,8 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
   const allocator = oneOf<AllocatorName>("allocator", c.allocator, ALLOCATOR_NAMES);
   const stats = boolOf("stats", c.stats);
   const modules = boolOf("modules", c.modules);
+  const cpumaskOffstack =
+    c.cpumaskOffstack === undefined ? null : boolOf("cpumaskOffstack", c.cpumaskOffstack);
   const trace = boolOf("trace", c.trace);
   const debugChecks = boolOf("debugChecks", c.debugChecks);
   const seed = intOf("seed", c.seed, 0);
@@ -356,6 +359,7 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
     era,
     nrCpus,
     modules,
+    cpumaskOffstack,
     seed,
     trace,
     debugChecks,

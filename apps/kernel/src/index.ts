@@ -8,6 +8,7 @@ export { formatAddrX86_64, i386, parseAddrX86_64, x86_64 } from "./arches/x86.js
 export * from "./assemble.js";
 export * from "./config.js";
 export * from "./definitions.js";
+export * from "./from-dmesg.js";
 export * from "./kconfig.js";
 export * from "./kernel.js";
 export { kmPopulation } from "./populations/km.js";

@@ -46,6 +46,12 @@ export const KCONFIG_SYMBOLS: readonly KconfigSymbol[] = [
     type: "bool",
     doc: "PERCPU_MODULE_RESERVE is 8K with modules, 0 without",
   },
+  {
+    symbol: "CONFIG_CPUMASK_OFFSTACK",
+    key: "cpumaskOffstack",
+    type: "bool",
+    doc: "x86: cpumasks of nr_cpu_ids bits (nr_cpumask_bits in the setup_percpu line)",
+  },
   { symbol: "CONFIG_PCPU_CPUS", key: "cpus", type: "int", doc: "possible CPUs of the machine (nr_cpu_ids)" },
   { symbol: "CONFIG_PCPU_NODES", key: "nodes", type: "string", doc: 'CPUs per NUMA node, e.g. "0-3;4-7"' },
   { symbol: "CONFIG_PCPU_MEM_PER_NODE", key: "memPerNode", type: "size", doc: "memory per node" },

@@ -33,6 +33,7 @@ import {
   UsageError,
 } from "./args.js";
 import { createProgress, type ProgressStream } from "./progress.js";
+import { toolCommands } from "./tools.js";
 
 /** Where the CLI writes and which directory relative paths start from. */
 export interface CliIo {
@@ -44,7 +45,7 @@ export interface CliIo {
 
 const VALUE_CONFIG_KEYS = CONFIG_KEYS.filter((k) => k !== "stats" && k !== "trace" && k !== "debugChecks");
 
-const CONFIG_FLAGS: FlagSpec[] = [
+export const CONFIG_FLAGS: FlagSpec[] = [
   {
     name: "config",
     kind: "value",
@@ -93,19 +94,19 @@ function configHelp(k: string): string {
   return h[k] ?? k;
 }
 
-const JSON_FLAG: FlagSpec = {
+export const JSON_FLAG: FlagSpec = {
   name: "json",
   kind: "switch",
   help: "one JSON document on stdout instead of text",
 };
-const HELP_FLAG: FlagSpec = { name: "help", kind: "switch", help: "this help" };
-const TRACE_FLAG: FlagSpec = {
+export const HELP_FLAG: FlagSpec = { name: "help", kind: "switch", help: "this help" };
+export const TRACE_FLAG: FlagSpec = {
   name: "trace",
   kind: "value",
   arg: "FILE",
   help: "write the percpu tracepoints (ftrace text) to FILE",
 };
-const RUN_FLAGS: FlagSpec[] = [
+export const RUN_FLAGS: FlagSpec[] = [
   { name: "ops", kind: "value", arg: "N", help: "operations to run (default: the workload's)" },
   {
     name: "scale",
@@ -116,7 +117,7 @@ const RUN_FLAGS: FlagSpec[] = [
   TRACE_FLAG,
 ];
 
-interface Command {
+export interface Command {
   readonly name: string;
   readonly usage: string;
   readonly summary: string;
@@ -124,17 +125,17 @@ interface Command {
   run(args: ParsedArgs, ctx: CliContext): number;
 }
 
-interface CliContext {
+export interface CliContext {
   readonly io: CliIo;
   readonly registry: KernelRegistry;
   readonly build: string;
 }
 
-function out(io: CliIo, s: string): void {
+export function out(io: CliIo, s: string): void {
   io.stdout.write(s);
 }
 
-function readUserFile(io: CliIo, path: string, what: string): string {
+export function readUserFile(io: CliIo, path: string, what: string): string {
   try {
     return readFileSync(resolve(io.cwd, path), "utf8");
   } catch (e) {
@@ -143,7 +144,7 @@ function readUserFile(io: CliIo, path: string, what: string): string {
   }
 }
 
-function writeUserFile(io: CliIo, path: string, text: string, what: string): void {
+export function writeUserFile(io: CliIo, path: string, text: string, what: string): void {
   try {
     writeFileSync(resolve(io.cwd, path), text);
   } catch (e) {
@@ -153,7 +154,7 @@ function writeUserFile(io: CliIo, path: string, text: string, what: string): voi
 }
 
 /** The config of a command line: file, then flags. */
-function configFromArgs(a: ParsedArgs, ctx: CliContext, extra: KernelConfig = {}): KernelConfig {
+export function configFromArgs(a: ParsedArgs, ctx: CliContext, extra: KernelConfig = {}): KernelConfig {
   const io = ctx.io;
   /* A single-arch build defaults to its own arch and backend. */
   const reg = ctx.registry;
@@ -178,16 +179,16 @@ function configFromArgs(a: ParsedArgs, ctx: CliContext, extra: KernelConfig = {}
   return mergeConfigs(base, file, fromFlags as KernelConfig, extra);
 }
 
-function boot(ctx: CliContext, config: KernelConfig): Kernel {
+export function boot(ctx: CliContext, config: KernelConfig): Kernel {
   const c = resolveConfig(config, (name) => ctx.registry.arches.find((d) => d.name === name));
   return assembleKernel(c, definitionsFor(ctx.registry, c.arch, c.population));
 }
 
-function wantsStats(a: ParsedArgs): boolean {
+export function wantsStats(a: ParsedArgs): boolean {
   return a.flags.stats === true || a.flags.stats === "on";
 }
 
-function noPositionals(a: ParsedArgs, n: number, usage: string): void {
+export function noPositionals(a: ParsedArgs, n: number, usage: string): void {
   if (a.positionals.length > n)
     throw new UsageError(`unexpected argument ${JSON.stringify(a.positionals[n])} (usage: ${usage})`);
 }
@@ -323,6 +324,7 @@ const COMMANDS: Command[] = [
       return 0;
     },
   },
+  ...toolCommands(),
 ];
 
 /** The replay report as a table. */

@@ -1,0 +1,13 @@
+/*
+ * The debugging and analysis commands (from-dmesg, inspect, sites, sweep,
+ * merge), each in its own file, listed here for run.ts. Built on call, so
+ * the flag lists run.ts exports are initialised by then.
+ */
+
+import { fromDmesgCommand } from "./from-dmesg.js";
+import type { Command } from "./run.js";
+
+/** The tool commands, in help order. */
+export function toolCommands(): Command[] {
+  return [fromDmesgCommand()];
+}
