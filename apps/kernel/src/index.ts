@@ -6,6 +6,7 @@ export { s390 } from "./arches/s390.js";
 export { sparc32 } from "./arches/sparc32.js";
 export { formatAddrX86_64, i386, parseAddrX86_64, x86_64 } from "./arches/x86.js";
 export * from "./assemble.js";
+export * from "./call-sites.js";
 export * from "./config.js";
 export * from "./definitions.js";
 export * from "./from-dmesg.js";

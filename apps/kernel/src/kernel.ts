@@ -42,6 +42,10 @@ import {
   type TraceFraming,
 } from "@pcpu/percpu-stats";
 import type { GfpArg, KernelCounters, ResolvedKernelConfig } from "./api.js";
+import { CallSiteTracker } from "./call-sites.js";
+
+/** The `%pS` the core records for a caller that names none. */
+const UNNAMED_CALL_SITE = "__alloc_percpu_gfp+0x0/0x0";
 
 /** Options of one allocation (the `%pS` call site the alloc tracepoint prints). */
 export interface KernelAllocOpts {
@@ -210,6 +214,8 @@ export class Kernel {
   readonly mem: KernelMemApi;
   /** The this_cpu operations; valid for the current CPU (use `onCpu`). */
   readonly thisCpu: ThisCpuOps;
+  /** The per-call-site accounting, once `trackCallSites()` turned it on. */
+  private readonly tracking: { sites: CallSiteTracker | null } = { sites: null };
 
   constructor(p: KernelParts) {
     this.config = p.config;
@@ -221,22 +227,30 @@ export class Kernel {
     this.counters = p.counters;
     const pcpu = p.pcpu;
     const counters = p.counters;
+    const tracking = this.tracking;
     this.percpu = {
       alloc(size, align, gfp = "GFP_KERNEL", opts) {
         const ptr = allocPercpuGfp(pcpu, size, align, gfpFlags(gfp), opts);
         if (ptr === null) counters.failures++;
         else counters.allocs++;
+        if (tracking.sites !== null)
+          tracking.sites.alloc(opts?.callSite ?? UNNAMED_CALL_SITE, size, align, false, ptr);
         return ptr;
       },
       allocReserved(size, align, opts) {
         const ptr = allocReservedPercpu(pcpu, size, align, opts);
         if (ptr === null) counters.failures++;
         else counters.allocs++;
+        if (tracking.sites !== null)
+          tracking.sites.alloc(opts?.callSite ?? UNNAMED_CALL_SITE, size, align, true, ptr);
         return ptr;
       },
       free(ptr) {
         const ok = freePercpu(pcpu, ptr);
-        if (ok && ptr !== null) counters.frees++;
+        if (ok && ptr !== null) {
+          counters.frees++;
+          if (tracking.sites !== null) tracking.sites.free(ptr);
+        }
         return ok;
       },
       perCpuPtr(ptr, cpu) {
@@ -290,6 +304,21 @@ export class Kernel {
       throw new KernelApiError(`cpu ${cpu} is not a possible CPU (0-${this.pcpu.nrPossibleCpus - 1})`);
     }
     return this.machine.ctx.runOnCpu(cpu, () => fn(this.thisCpu));
+  }
+
+  /**
+   * Turns on per-call-site accounting (allocations, frees, failures, live
+   * and peak bytes, leaks) from now on; returns the tracker (the same one
+   * when already on).
+   */
+  trackCallSites(): CallSiteTracker {
+    this.tracking.sites ??= new CallSiteTracker(this.pcpu.nrPossibleCpus);
+    return this.tracking.sites;
+  }
+
+  /** The per-call-site tracker; null until `trackCallSites()`. */
+  get callSites(): CallSiteTracker | null {
+    return this.tracking.sites;
   }
 
   /** Runs the pending work items (the percpu balance work); returns how many ran. */

@@ -5,9 +5,11 @@
  */
 
 import { fromDmesgCommand } from "./from-dmesg.js";
+import { inspectCommand } from "./inspect.js";
 import type { Command } from "./run.js";
+import { sitesCommand } from "./sites.js";
 
 /** The tool commands, in help order. */
 export function toolCommands(): Command[] {
-  return [fromDmesgCommand()];
+  return [fromDmesgCommand(), inspectCommand(), sitesCommand()];
 }
