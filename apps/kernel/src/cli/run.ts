@@ -33,6 +33,7 @@ import {
   UsageError,
 } from "./args.js";
 import { createProgress, type ProgressStream } from "./progress.js";
+import { RUN_TOOL_FLAGS, startRunTools } from "./run-tools.js";
 import { toolCommands } from "./tools.js";
 
 /** Where the CLI writes and which directory relative paths start from. */
@@ -115,6 +116,7 @@ export const RUN_FLAGS: FlagSpec[] = [
     help: "size multiplier of the workload's structures (default 1)",
   },
   TRACE_FLAG,
+  ...RUN_TOOL_FLAGS,
 ];
 
 export interface Command {
@@ -204,18 +206,21 @@ function runAndReport(
   const ops = intFlag(a.flags, "ops");
   const scale = numberFlag(a.flags, "scale");
   const progress = createProgress(name, io.stderr);
-  const s = runWorkload(kernel, name, { ops, scale, onProgress: progress.update });
+  const tools = startRunTools(a, ctx, kernel, "op", ops ?? WORKLOADS[name].defaultOps);
+  const s = runWorkload(kernel, name, { ops, scale, onProgress: progress.update, onStep: tools.onStep });
   progress.finish();
+  const extra = tools.finish();
   if (typeof a.flags.trace === "string") writeUserFile(io, a.flags.trace, kernel.trace(), "trace file");
   if (a.flags.json === true) {
     out(
       io,
-      `${JSON.stringify({ command: "run", build: ctx.build, config: kernel.config, summary: s, percpuStats: kernel.statsJson() }, null, 2)}\n`,
+      `${JSON.stringify({ command: "run", build: ctx.build, config: kernel.config, summary: s, percpuStats: kernel.statsJson(), ...extra }, null, 2)}\n`,
     );
     return 0;
   }
   if (bootLines) out(io, `${kernel.dmesg().join("\n")}\n\n`);
   out(io, summaryTable(s));
+  out(io, tools.text());
   if (bootLines || wantsStats(a)) out(io, `\n${kernel.debugfs("percpu_stats")}`);
   return 0;
 }
@@ -273,7 +278,7 @@ const COMMANDS: Command[] = [
     name: "replay",
     usage: "pcpu-kernel replay TRACE [flags]",
     summary: "replay a percpu trace (ftrace text, ours or a real machine's) and report what differs",
-    flags: [...CONFIG_FLAGS, TRACE_FLAG, JSON_FLAG, HELP_FLAG],
+    flags: [...CONFIG_FLAGS, TRACE_FLAG, ...RUN_TOOL_FLAGS, JSON_FLAG, HELP_FLAG],
     run(a, ctx) {
       const file = a.positionals[0];
       if (file === undefined) throw new UsageError("replay needs a trace file");
@@ -283,18 +288,21 @@ const COMMANDS: Command[] = [
       const parsed = parseTraceForReplay(text);
       const kernel = boot(ctx, config);
       const progress = createProgress("replay", ctx.io.stderr);
-      const r = replayTrace(kernel, parsed, { onProgress: progress.update });
+      const tools = startRunTools(a, ctx, kernel, "event", parsed.records.length);
+      const r = replayTrace(kernel, parsed, { onProgress: progress.update, onEvent: tools.onStep });
       progress.finish();
+      const extra = tools.finish();
       if (typeof a.flags.trace === "string")
         writeUserFile(ctx.io, a.flags.trace, kernel.trace(), "trace file");
       if (a.flags.json === true) {
         out(
           ctx.io,
-          `${JSON.stringify({ command: "replay", build: ctx.build, config: kernel.config, report: r, percpuStats: kernel.statsJson() }, null, 2)}\n`,
+          `${JSON.stringify({ command: "replay", build: ctx.build, config: kernel.config, report: r, percpuStats: kernel.statsJson(), ...extra }, null, 2)}\n`,
         );
         return 0;
       }
       out(ctx.io, replayTable(r));
+      out(ctx.io, tools.text());
       if (wantsStats(a)) out(ctx.io, `\n${kernel.debugfs("percpu_stats")}`);
       return 0;
     },
