@@ -100,6 +100,30 @@ async function bundle(name, body, outdir) {
     legalComments: "none",
     logLevel: "warning",
   });
+  /*
+   * The sweep's worker threads: tinypool starts its own entry/worker.js next
+   * to the bundle (it is bundled into pcpu-kernel.mjs, so it looks beside
+   * it), which loads sweep-worker.mjs.
+   */
+  const common = {
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    legalComments: "none",
+    logLevel: "warning",
+  };
+  await esbuild.build({
+    ...common,
+    entryPoints: [join(root, "src/cli/sweep-worker.ts")],
+    outfile: join(out, "sweep-worker.mjs"),
+    conditions: ["@pcpu/source"],
+  });
+  await esbuild.build({
+    ...common,
+    entryPoints: [join(dirname(require.resolve("tinypool")), "entry/worker.js")],
+    outfile: join(out, "entry/worker.js"),
+  });
   chmodSync(join(out, "pcpu-kernel.mjs"), 0o755);
   console.log(`build: ${relative(process.cwd(), join(out, "pcpu-kernel.mjs"))}`);
 }

@@ -124,7 +124,8 @@ export interface Command {
   readonly usage: string;
   readonly summary: string;
   readonly flags: readonly FlagSpec[];
-  run(args: ParsedArgs, ctx: CliContext): number;
+  /** The exit code; a promise for commands that wait (sweep's worker threads). */
+  run(args: ParsedArgs, ctx: CliContext): number | Promise<number>;
 }
 
 export interface CliContext {
@@ -413,7 +414,12 @@ function classify(e: unknown): { code: number; message: string } {
  * Runs one command line.
  * @returns the exit code
  */
-export function runCli(argv: readonly string[], registry: KernelRegistry, io: CliIo, build = "full"): number {
+export function runCli(
+  argv: readonly string[],
+  registry: KernelRegistry,
+  io: CliIo,
+  build = "full",
+): number | Promise<number> {
   const [cmdName, ...rest] = argv;
   try {
     if (cmdName === undefined || cmdName === "--help" || cmdName === "-h" || cmdName === "help") {
@@ -430,22 +436,33 @@ export function runCli(argv: readonly string[], registry: KernelRegistry, io: Cl
       out(io, commandHelp(cmd));
       return 0;
     }
-    return cmd.run(args, { io, registry, build });
+    const r = cmd.run(args, { io, registry, build });
+    return typeof r === "number" ? r : r.catch((e: unknown) => failed(e, io));
   } catch (e) {
-    const { code, message } = classify(e);
-    io.stderr.write(`pcpu-kernel: ${message}\n`);
-    if (code === 1 && process.env.PCPU_KERNEL_DEBUG && e instanceof Error) io.stderr.write(`${e.stack}\n`);
-    return code;
+    return failed(e, io);
   }
+}
+
+/** Reports an error on stderr; returns its exit code. */
+function failed(e: unknown, io: CliIo): number {
+  const { code, message } = classify(e);
+  io.stderr.write(`pcpu-kernel: ${message}\n`);
+  if (code === 1 && process.env.PCPU_KERNEL_DEBUG && e instanceof Error) io.stderr.write(`${e.stack}\n`);
+  return code;
 }
 
 /** The process entry: argv from the process, output to its streams, the exit code set. */
 export function runCliMain(registry: KernelRegistry, build = "full"): void {
   const cwd = process.env.INIT_CWD ?? process.cwd();
-  process.exitCode = runCli(
+  const code = runCli(
     process.argv.slice(2),
     registry,
     { stdout: process.stdout, stderr: process.stderr, cwd },
     build,
   );
+  if (typeof code === "number") process.exitCode = code;
+  else
+    void code.then((c) => {
+      process.exitCode = c;
+    });
 }

@@ -8,8 +8,9 @@ import { fromDmesgCommand } from "./from-dmesg.js";
 import { inspectCommand } from "./inspect.js";
 import type { Command } from "./run.js";
 import { sitesCommand } from "./sites.js";
+import { sweepCommand, sweepMergeCommand } from "./sweep.js";
 
 /** The tool commands, in help order. */
 export function toolCommands(): Command[] {
-  return [fromDmesgCommand(), inspectCommand(), sitesCommand()];
+  return [fromDmesgCommand(), inspectCommand(), sitesCommand(), sweepCommand(), sweepMergeCommand()];
 }
