@@ -34,6 +34,7 @@ const CHOICES: Partial<Record<Key, readonly string[]>> = {
   era: PCPU_ERAS,
   stats: ["on", "off"],
   modules: ["on", "off"],
+  cpumaskOffstack: ["on", "off"],
   trace: ["on", "off"],
   debugChecks: ["on", "off"],
 };
@@ -54,6 +55,7 @@ const HELP: Record<Key, string> = {
   era: "kernel generation",
   nrCpus: "CONFIG_NR_CPUS",
   modules: "CONFIG_MODULES (the 8K module reserve)",
+  cpumaskOffstack: "x86 CONFIG_CPUMASK_OFFSTACK (nr_cpumask_bits = nr_cpu_ids)",
   seed: "seed of the machine and the workloads",
   trace: "record the percpu tracepoints",
   debugChecks: "check the allocator's invariants after every operation (slow)",
