@@ -13,6 +13,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { chunkMapStats, pcpuStatsChunks } from "@pcpu/percpu-stats";
 import type { KernelConfig } from "./api.js";
 import { CONFIG_KEYS } from "./config.js";
@@ -173,7 +174,12 @@ export function sweepRow(
     string | number | null
   >;
   try {
-    const k = bootFromRegistry({ ...task.config, trace: false }, registry);
+    /* A single-arch build defaults to its own arch and backend, as its CLI does. */
+    const own: KernelConfig = {
+      ...(registry.arches.length === 1 ? { arch: registry.arches[0]!.name } : {}),
+      ...(registry.populations.length === 1 ? { population: registry.populations[0]!.name } : {}),
+    };
+    const k = bootFromRegistry({ ...own, ...task.config, trace: false }, registry);
     let s: {
       allocs: number;
       frees: number;
@@ -218,6 +224,13 @@ export function sweepRow(
   } catch (e) {
     return { ...empty, error: `${(e as Error).name}: ${(e as Error).message.split("\n")[0]}` };
   }
+}
+
+/** A worker's task function for the kernels a registry carries (a build's own arches only). */
+export function sweepWorker(
+  registry: KernelRegistry,
+): (task: SweepTask) => Record<string, string | number | null> {
+  return (task) => sweepRow(task, registry, (p) => readFileSync(p, "utf8"));
 }
 
 /** A CSV field, quoted when it needs to be. */

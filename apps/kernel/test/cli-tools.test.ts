@@ -220,6 +220,37 @@ describe("pcpu-kernel sweep and sweep-merge", () => {
     expect(dup.err).toMatch(/row 0 is in both a\.csv and a\.csv/);
   });
 
+  it("a per-arch bundle sweeps its own arch, with a worker that carries no other arch", () => {
+    const out = join(tmp, "arm-km");
+    const b = spawnSync(
+      process.execPath,
+      ["scripts/build.mjs", "--arch", "arm", "--population", "km", "--outdir", out],
+      {
+        cwd: app,
+        encoding: "utf8",
+      },
+    );
+    expect(b.status).toBe(0);
+    expect(readFileSync(join(out, "sweep-worker.mjs"), "utf8")).not.toMatch(/X86_64Arch|S390Arch/);
+    writeFileSync(
+      join(work, "marm.json"),
+      JSON.stringify({ matrix: { cpus: [2, 4] }, workload: "counters" }),
+    );
+    const r = spawnSync(process.execPath, [join(out, "pcpu-kernel.mjs"), "sweep", "--matrix", "marm.json"], {
+      cwd: work,
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(0);
+    /* 17 populated pages per unit in a km chunk of 2 and 4 units */
+    expect(
+      r.stdout
+        .trimEnd()
+        .split("\n")
+        .slice(1)
+        .map((l) => l.split(",").slice(2, 13).join(",")),
+    ).toEqual(["2,16,16,0,0,0,1,17,34,5,0", "4,16,16,0,0,0,1,17,68,5,0"]);
+  }, 60_000);
+
   it("refuses a bad matrix and a bad shard with a reason", () => {
     writeFileSync(join(work, "bad.json"), JSON.stringify({ matrix: { cpu: [1, 2] }, workload: "bpf-map" }));
     const r = cli(["sweep", "--matrix", "bad.json"]);

@@ -1,12 +1,10 @@
 /*
- * The sweep's worker thread: runs one matrix row (see ../sweep.ts) and
- * returns its numbers. Loaded by tinypool; every arch is available.
+ * The sweep's worker thread of the full build: runs one matrix row (see
+ * ../sweep.ts) with every arch. Loaded by tinypool; per-arch bundles
+ * generate their own with only their arch (scripts/build.mjs).
  */
 
-import { readFileSync } from "node:fs";
 import { ALL_DEFINITIONS } from "../registry.js";
-import { type SweepTask, sweepRow } from "../sweep.js";
+import { sweepWorker } from "../sweep.js";
 
-export default function run(task: SweepTask): Record<string, string | number | null> {
-  return sweepRow(task, ALL_DEFINITIONS, (p) => readFileSync(p, "utf8"));
-}
+export default sweepWorker(ALL_DEFINITIONS);
