@@ -108,6 +108,11 @@ export interface KernelConfig {
   readonly nrCpus?: number | string;
   /** CONFIG_MODULES (the 8K module reserve). Default on. */
   readonly modules?: boolean | string;
+  /**
+   * x86 CONFIG_CPUMASK_OFFSTACK: cpumasks sized by nr_cpu_ids (the
+   * `nr_cpumask_bits:` of the setup_percpu line). Default: on when NR_CPUS > 512 (MAXSMP).
+   */
+  readonly cpumaskOffstack?: boolean | string;
   /** Seed of the machine's random source and of the workloads. Default 1. */
   readonly seed?: number | string;
   /** Record the percpu tracepoints (`trace()`). Default on. */
@@ -164,6 +169,8 @@ export interface ResolvedKernelConfig {
   readonly era: PcpuEra;
   readonly nrCpus: number;
   readonly modules: boolean;
+  /** null: the arch decides (x86: NR_CPUS > 512). */
+  readonly cpumaskOffstack: boolean | null;
   readonly seed: number;
   readonly trace: boolean;
   readonly debugChecks: boolean;

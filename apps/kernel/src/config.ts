@@ -57,6 +57,7 @@ export const CONFIG_KEYS = [
   "era",
   "nrCpus",
   "modules",
+  "cpumaskOffstack",
   "seed",
   "trace",
   "debugChecks",
@@ -368,6 +369,8 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
   const allocator = oneOf<AllocatorName>("allocator", c.allocator, ALLOCATOR_NAMES);
   const stats = boolOf("stats", c.stats);
   const modules = boolOf("modules", c.modules);
+  const cpumaskOffstack =
+    c.cpumaskOffstack === undefined ? null : boolOf("cpumaskOffstack", c.cpumaskOffstack);
   const trace = boolOf("trace", c.trace);
   const debugChecks = boolOf("debugChecks", c.debugChecks);
   const memcg = boolOf("memcg", c.memcg);
@@ -460,6 +463,7 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
     era,
     nrCpus,
     modules,
+    cpumaskOffstack,
     seed,
     trace,
     debugChecks,
@@ -476,6 +480,7 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
  * `pcpu-kernel config` prints boots the same kernel when read back.
  */
 export function configForFile(c: ResolvedKernelConfig): KernelConfig {
-  const { nodeCpus: _n, cpuToNode: _c, ...rest } = c;
-  return rest;
+  const { nodeCpus: _n, cpuToNode: _c, cpumaskOffstack, ...rest } = c;
+  /* null: the arch decides (x86: NR_CPUS > 512), which an absent key also means */
+  return cpumaskOffstack === null ? rest : { ...rest, cpumaskOffstack };
 }

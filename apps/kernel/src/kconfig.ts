@@ -60,6 +60,12 @@ export const KCONFIG_SYMBOLS: readonly KconfigSymbol[] = [
     type: "int",
     doc: "BITS_PER_LONG of the generic arch (32 or 64)",
   },
+  {
+    symbol: "CONFIG_CPUMASK_OFFSTACK",
+    key: "cpumaskOffstack",
+    type: "bool",
+    doc: "x86: cpumasks of nr_cpu_ids bits (nr_cpumask_bits in the setup_percpu line)",
+  },
   { symbol: "CONFIG_PCPU_CPUS", key: "cpus", type: "int", doc: "possible CPUs of the machine (nr_cpu_ids)" },
   { symbol: "CONFIG_PCPU_NODES", key: "nodes", type: "string", doc: 'CPUs per NUMA node, e.g. "0-3;4-7"' },
   { symbol: "CONFIG_PCPU_MEM_PER_NODE", key: "memPerNode", type: "size", doc: "memory per node" },

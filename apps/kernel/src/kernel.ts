@@ -12,6 +12,7 @@ import { LOGLEVEL_DEBUG, type LogLevel, type Machine } from "@pcpu/mm";
 import {
   allocPercpuGfp,
   allocReservedPercpu,
+  DEFAULT_CALL_SITE,
   freePercpu,
   type PcpuArchHooks,
   type PcpuPtr,
@@ -52,11 +53,15 @@ import {
   KernelApiError,
   refuse,
 } from "./boundary.js";
+import { CallSiteTracker } from "./call-sites.js";
 import { LOG_LEVEL_NAMES, type LogLevelName, parseLogLevel } from "./log-level.js";
 import { meminfo as procMeminfo, vmallocinfo as procVmallocinfo } from "./proc.js";
 import { ptrAdd } from "./ptr.js";
 
 export { gfpFlags, KernelApiError } from "./boundary.js";
+
+/** The `%pS` the core records for a caller that names none. */
+const UNNAMED_CALL_SITE = DEFAULT_CALL_SITE;
 
 /** Options of one allocation (the `%pS` call site the alloc tracepoint prints). */
 export interface KernelAllocOpts {
@@ -200,6 +205,8 @@ export class Kernel {
   readonly mem: KernelMemApi;
   /** The this_cpu operations; valid for the current CPU (use `onCpu`). */
   readonly thisCpu: ThisCpuOps;
+  /** The per-call-site accounting, once `trackCallSites()` turned it on. */
+  private readonly tracking: { sites: CallSiteTracker | null } = { sites: null };
 
   constructor(p: KernelParts) {
     this.config = p.config;
@@ -217,6 +224,7 @@ export class Kernel {
     const vaEnd = 2 ** vaBits;
     const ptrBits = bits === 32 ? 32 : 53;
     const nrCpus = pcpu.nrPossibleCpus;
+    const tracking = this.tracking;
     this.percpu = {
       alloc(size, align, gfp = "GFP_KERNEL", opts) {
         checkSizeT("percpu.alloc", "size", size, bits);
@@ -226,6 +234,8 @@ export class Kernel {
         const ptr = allocPercpuGfp(pcpu, size, align, flags, opts);
         if (ptr === null) counters.failures++;
         else counters.allocs++;
+        if (tracking.sites !== null)
+          tracking.sites.alloc(opts?.callSite ?? UNNAMED_CALL_SITE, size, align, false, ptr);
         return ptr;
       },
       allocReserved(size, align, opts) {
@@ -235,12 +245,17 @@ export class Kernel {
         const ptr = allocReservedPercpu(pcpu, size, align, opts);
         if (ptr === null) counters.failures++;
         else counters.allocs++;
+        if (tracking.sites !== null)
+          tracking.sites.alloc(opts?.callSite ?? UNNAMED_CALL_SITE, size, align, true, ptr);
         return ptr;
       },
       free(ptr) {
         if (ptr !== null) checkPtr("percpu.free", "ptr", ptr, ptrBits);
         const ok = freePercpu(pcpu, ptr);
-        if (ok && ptr !== null && ptr !== 0) counters.frees++;
+        if (ok && ptr !== null && ptr !== 0) {
+          counters.frees++;
+          if (tracking.sites !== null) tracking.sites.free(ptr);
+        }
         return ok;
       },
       perCpuPtr(ptr, cpu) {
@@ -330,6 +345,21 @@ export class Kernel {
     checkCpu("onCpu", cpu, this.pcpu.nrPossibleCpus);
     if (typeof fn !== "function") refuse("onCpu", "fn", "a function", fn);
     return this.machine.ctx.runOnCpu(cpu, () => fn(this.thisCpu));
+  }
+
+  /**
+   * Turns on per-call-site accounting (allocations, frees, failures, live
+   * and peak bytes, leaks) from now on; returns the tracker (the same one
+   * when already on).
+   */
+  trackCallSites(): CallSiteTracker {
+    this.tracking.sites ??= new CallSiteTracker(this.pcpu.nrPossibleCpus);
+    return this.tracking.sites;
+  }
+
+  /** The per-call-site tracker; null until `trackCallSites()`. */
+  get callSites(): CallSiteTracker | null {
+    return this.tracking.sites;
   }
 
   /** Runs the pending work items (the percpu balance work); returns how many ran. */

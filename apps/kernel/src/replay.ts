@@ -82,6 +82,8 @@ export const REPLAY_LIST_MAX = 20;
 
 export interface ReplayOptions {
   readonly onProgress?: (done: number, total: number) => void;
+  /** Called after every replayed record (time series). */
+  readonly onEvent?: (done: number, total: number) => void;
 }
 
 /**
@@ -211,6 +213,7 @@ export function replayTrace(k: Kernel, trace: ParsedTrace, opts: ReplayOptions =
       k.runWork();
     }
     done++;
+    if (opts.onEvent) opts.onEvent(done, total);
     if (opts.onProgress && (done % every === 0 || done === total)) opts.onProgress(done, total);
   }
   ctx.setCpu(0);

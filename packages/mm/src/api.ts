@@ -130,7 +130,9 @@ export type FaultSite = "page_alloc" | "vmalloc" | "memblock" | "kmalloc";
  * fail the `nth` matching call (1-based) or each matching call with
  * `probability` (seeded); `times` bounds how many failures are injected
  * (default: 1 for `nth`, unlimited for `probability`); `caller`, when given,
- * restricts the rule to calls whose caller tag matches.
+ * restricts the rule to calls whose caller tag matches. `interval` and
+ * `space` are fault_attr's: every interval-th call is a candidate, and the
+ * first `space` bytes of calls pass.
  */
 export interface FaultRule {
   readonly site: FaultSite;
@@ -138,6 +140,10 @@ export interface FaultRule {
   readonly probability?: number;
   readonly times?: number;
   readonly caller?: string;
+  /** fault_attr `interval`: only every interval-th matching call may fail (default 1). */
+  readonly interval?: number;
+  /** fault_attr `space`: bytes of matching calls that pass before any may fail (default 0). */
+  readonly space?: number;
 }
 
 /** A reserved range of the vmalloc space (`struct vm_struct`). */

@@ -23,6 +23,9 @@ const SITE_ATTR_NAME = ["fail_page_alloc", "fail_vmalloc", "fail_memblock", "fai
 class ActiveRule {
   matched = 0;
   remaining: number;
+  /** fault_attr `space` left; `count` of the interval test. */
+  spaceLeft: number;
+  count = 0;
   constructor(
     readonly rule: FaultRule,
     readonly site: number,
@@ -30,6 +33,7 @@ class ActiveRule {
     readonly probability: number,
   ) {
     this.remaining = rule.times ?? (rule.nth !== undefined ? 1 : -1);
+    this.spaceLeft = rule.space ?? 0;
   }
 }
 
@@ -67,6 +71,10 @@ export class FaultInjector {
       throw new RangeError(`fault rule: probability must be in [0, 1] (got ${rule.probability})`);
     if (rule.times !== undefined && !(Number.isInteger(rule.times) && rule.times >= 1))
       throw new RangeError(`fault rule: times must be an integer >= 1 (got ${rule.times})`);
+    if (rule.interval !== undefined && !(Number.isInteger(rule.interval) && rule.interval >= 1))
+      throw new RangeError(`fault rule: interval must be an integer >= 1 (got ${rule.interval})`);
+    if (rule.space !== undefined && !(Number.isSafeInteger(rule.space) && rule.space >= 0))
+      throw new RangeError(`fault rule: space must be an integer >= 0 (got ${rule.space})`);
     this.active.push(new ActiveRule(rule, site, rule.nth ?? 1, rule.probability ?? 1));
   }
 
@@ -83,10 +91,11 @@ export class FaultInjector {
   /**
    * Counts one allocation call at `site` and decides whether it fails.
    * Every matching rule counts the call; the first rule that fires wins.
+   * @param size bytes the call asks for (the `space` test); default 0
    * @returns true if the caller must fail the allocation.
    * @kernel lib/fault-inject.c should_fail_ex
    */
-  shouldFail(site: FaultSite, caller?: string): boolean {
+  shouldFail(site: FaultSite, caller?: string, size = 0): boolean {
     const s = SITE_INDEX[site];
     this.nCalls[s]!++;
     let fire: ActiveRule | null = null;
@@ -96,6 +105,13 @@ export class FaultInjector {
       if (a.rule.caller !== undefined && a.rule.caller !== caller) continue;
       a.matched++;
       if (fire !== null || a.matched < a.nth) continue;
+      /* should_fail_ex's order: space, then interval, then probability. */
+      if (a.spaceLeft > size) {
+        a.spaceLeft -= size;
+        continue;
+      }
+      const interval = a.rule.interval ?? 1;
+      if (interval > 1 && ++a.count % interval !== 0) continue;
       if (a.probability < 1 && this.random() >= a.probability) continue;
       if (a.remaining > 0) a.remaining--;
       fire = a;
@@ -106,7 +122,7 @@ export class FaultInjector {
       const p = Math.round(fire.probability * 100);
       this.log.prNotice("FAULT_INJECTION: forcing a failure.");
       this.log.prNotice(
-        `name ${SITE_ATTR_NAME[s]}, interval 1, probability ${p}, space 0, times ${fire.remaining}`,
+        `name ${SITE_ATTR_NAME[s]}, interval ${fire.rule.interval ?? 1}, probability ${p}, space ${fire.spaceLeft}, times ${fire.remaining}`,
       );
     }
     return true;

@@ -62,6 +62,8 @@ export class PageAllocator {
   readonly maxOrder: number;
   /** First pfn not covered by the direct map (the lowmem / highmem boundary). */
   readonly lowmemEndPfn: number;
+  /** PAGE_SIZE (the bytes of an order-0 allocation, for fault_attr `space`). */
+  private readonly pageBytes: number;
   private readonly free: RangeSet[] = [];
   private readonly nodeStart: Float64Array;
   private readonly nodeEnd: Float64Array;
@@ -97,6 +99,7 @@ export class PageAllocator {
     this.nrNodes = nodes.length;
     this.maxOrder = maxOrder;
     this.lowmemEndPfn = directMapSize / pageSize;
+    this.pageBytes = pageSize;
     this.nodeStart = new Float64Array(this.nrNodes);
     this.nodeEnd = new Float64Array(this.nrNodes);
     this.freeCount = new Float64Array(this.nrNodes);
@@ -172,7 +175,11 @@ export class PageAllocator {
       return -1;
     }
     if (gfpflagsAllowBlocking(gfp)) this.ctx.mightSleep(MIGHT_ALLOC_WHERE);
-    if ((gfp & __GFP_NOFAIL) === 0 && this.faults.shouldFail("page_alloc", caller)) return -1;
+    if (
+      (gfp & __GFP_NOFAIL) === 0 &&
+      this.faults.shouldFail("page_alloc", caller, this.pageBytes * 2 ** order)
+    )
+      return -1;
     if (nid === NUMA_NO_NODE) nid = this.cpuToNode[this.ctx.cpu]!;
     if (!Number.isInteger(nid) || nid < 0 || nid >= this.nrNodes) {
       const msg = `BUG: alloc_pages_node: invalid node ${nid} (nr_node_ids ${this.nrNodes})`;

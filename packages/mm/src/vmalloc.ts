@@ -90,7 +90,7 @@ export class VmallocSpace {
     const ps = this.pageSize;
     size = Math.ceil(size / ps) * ps + (guardPage ? ps : 0);
     if (align < ps) align = ps;
-    if (this.faults.shouldFail("vmalloc", caller)) return null;
+    if (this.faults.shouldFail("vmalloc", caller, size)) return null;
     let addr = Math.ceil(this.start / align) * align;
     for (let i = this.firstEndingAfter(addr); i < this.busy.length; i++) {
       const a = this.busy[i]!;
@@ -239,7 +239,9 @@ export class VmallocSpace {
       this.log.warn("mm/vmalloc.c pcpu_get_vm_areas");
       return null;
     }
-    if (this.faults.shouldFail("vmalloc", caller)) return null;
+    let bytes = 0;
+    for (let area = 0; area < nr; area++) bytes += sizes[area]!;
+    if (this.faults.shouldFail("vmalloc", caller, bytes)) return null;
 
     const out = new Int32Array(1);
     let area = lastArea;

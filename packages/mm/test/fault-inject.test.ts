@@ -78,3 +78,27 @@ describe("FaultInjector.shouldFail (should_fail_ex)", () => {
     expect(FaultInjector.sites).toEqual(["page_alloc", "vmalloc", "memblock", "kmalloc"]);
   });
 });
+
+describe("FaultInjector fault_attr interval and space", () => {
+  it("lets only every interval-th call fail, and the first `space` bytes pass", () => {
+    const f = new FaultInjector(1, new Printk());
+    f.add({ site: "page_alloc", probability: 1, interval: 3, times: 2 });
+    expect(calls(f, 9)).toBe("..x..x...");
+    const g = new FaultInjector(1, new Printk());
+    g.add({ site: "vmalloc", probability: 1, space: 10000, times: 1 });
+    /* 4096 + 4096 pass (space 10000 -> 1808); 8192 > 1808 fails */
+    expect(g.shouldFail("vmalloc", undefined, 4096)).toBe(false);
+    expect(g.shouldFail("vmalloc", undefined, 4096)).toBe(false);
+    expect(g.shouldFail("vmalloc", undefined, 8192)).toBe(true);
+    expect(() => g.add({ site: "vmalloc", probability: 1, interval: 0 })).toThrow(/interval/);
+    expect(() => g.add({ site: "vmalloc", probability: 1, space: -1 })).toThrow(/space/);
+  });
+
+  it("prints the rule's interval and remaining space in fail_dump", () => {
+    const log = new Printk();
+    const f = new FaultInjector(1, log);
+    f.add({ site: "page_alloc", probability: 1, interval: 2, times: 1 });
+    calls(f, 2);
+    expect(log.dmesg()).toContain("name fail_page_alloc, interval 2, probability 100, space 0, times 0");
+  });
+});

@@ -74,6 +74,7 @@ export function archConfigOf(c: ResolvedKernelConfig): ArchConfig {
     ...(c.dynSize === null ? {} : { dynSize: c.dynSize }),
     ...(c.atomSize === null ? {} : { atomSize: c.atomSize }),
     modules: c.modules,
+    ...(c.cpumaskOffstack === null ? {} : { cpumaskOffstack: c.cpumaskOffstack }),
     seed: c.seed,
   };
 }

@@ -44,6 +44,8 @@ import { bootFailureLog, DMESG_FLAG, dmesgLevel } from "./log-flags.js";
 import { PROC_FLAGS, procFileOf, procText, procWorkload } from "./proc-cmd.js";
 import { quietOnClosedPipe, userCwd } from "./process-io.js";
 import { createProgress, type ProgressStream } from "./progress.js";
+import { RUN_TOOL_FLAGS, startRunTools } from "./run-tools.js";
+import { toolCommands } from "./tools.js";
 
 /** Where the CLI writes and which directory relative paths start from. */
 export interface CliIo {
@@ -142,21 +144,21 @@ const NODE_FLAG: FlagSpec = {
 };
 
 /** The config flags as parsed (help filled in per build by commandHelp). */
-const CONFIG_FLAGS = configFlags(null);
+export const CONFIG_FLAGS = configFlags(null);
 
-const JSON_FLAG: FlagSpec = {
+export const JSON_FLAG: FlagSpec = {
   name: "json",
   kind: "switch",
   help: "one JSON document on stdout instead of text",
 };
-const HELP_FLAG: FlagSpec = { name: "help", kind: "switch", help: "this help" };
-const TRACE_FLAG: FlagSpec = {
+export const HELP_FLAG: FlagSpec = { name: "help", kind: "switch", help: "this help" };
+export const TRACE_FLAG: FlagSpec = {
   name: "trace",
   kind: "value",
   arg: "FILE",
   help: "write the percpu tracepoints (ftrace text) to FILE",
 };
-const RUN_FLAGS: FlagSpec[] = [
+export const RUN_FLAGS: FlagSpec[] = [
   { name: "ops", kind: "value", arg: "N", help: "operations to run (default: the workload's)" },
   {
     name: "scale",
@@ -165,28 +167,30 @@ const RUN_FLAGS: FlagSpec[] = [
     help: "size multiplier of the workload's structures (default 1)",
   },
   TRACE_FLAG,
+  ...RUN_TOOL_FLAGS,
 ];
 
-interface Command {
+export interface Command {
   readonly name: string;
   readonly usage: string;
   readonly summary: string;
   readonly flags: readonly FlagSpec[];
-  run(args: ParsedArgs, ctx: CliContext): number;
+  /** The exit code; a promise for commands that wait (sweep's worker threads). */
+  run(args: ParsedArgs, ctx: CliContext): number | Promise<number>;
 }
 
-interface CliContext {
+export interface CliContext {
   readonly io: CliIo;
   readonly registry: KernelRegistry;
   readonly build: string;
 }
 
-function out(io: CliIo, s: string): void {
+export function out(io: CliIo, s: string): void {
   io.stdout.write(s);
 }
 
 /** The config of a command line: file, then flags. */
-function configFromArgs(a: ParsedArgs, ctx: CliContext, extra: KernelConfig = {}): KernelConfig {
+export function configFromArgs(a: ParsedArgs, ctx: CliContext, extra: KernelConfig = {}): KernelConfig {
   const io = ctx.io;
   /* A single-arch build defaults to its own arch and backend. */
   const reg = ctx.registry;
@@ -229,7 +233,7 @@ function configFromArgs(a: ParsedArgs, ctx: CliContext, extra: KernelConfig = {}
   return mergeConfigs(base, file, fromFlags as KernelConfig, extra);
 }
 
-function boot(ctx: CliContext, config: KernelConfig): Kernel {
+export function boot(ctx: CliContext, config: KernelConfig): Kernel {
   const c = resolveConfig(config, (name) => ctx.registry.arches.find((d) => d.name === name));
   return assembleKernel(c, definitionsFor(ctx.registry, c.arch, c.population));
 }
@@ -245,11 +249,11 @@ function reportStream(a: ParsedArgs, io: CliIo): ProgressStream {
   return io.stderr;
 }
 
-function wantsStats(a: ParsedArgs): boolean {
+export function wantsStats(a: ParsedArgs): boolean {
   return a.flags.stats === true || a.flags.stats === "on";
 }
 
-function noPositionals(a: ParsedArgs, n: number, usage: string): void {
+export function noPositionals(a: ParsedArgs, n: number, usage: string): void {
   if (a.positionals.length > n)
     throw new UsageError(`unexpected argument ${JSON.stringify(a.positionals[n])} (usage: ${usage})`);
 }
@@ -267,19 +271,22 @@ function runAndReport(
   const level = dmesgLevel(a);
   const rep = reportStream(a, io);
   const progress = createProgress(name, io.stderr);
-  const s = runWorkload(kernel, name, { ops, scale, onProgress: progress.update });
+  const tools = startRunTools(a, ctx, kernel, "op", ops ?? WORKLOADS[name].defaultOps);
+  const s = runWorkload(kernel, name, { ops, scale, onProgress: progress.update, onStep: tools.onStep });
   progress.finish();
+  const extra = tools.finish();
   if (typeof a.flags.trace === "string") writeUserFile(io, a.flags.trace, kernel.trace(), "trace file");
   if (a.flags.json === true) {
     const dmesg = level === null ? {} : { dmesg: kernel.dmesg(level) };
     out(
       io,
-      `${JSON.stringify({ command: "run", build: ctx.build, config: kernel.config, ...dmesg, summary: s, percpuStats: kernel.statsJson() }, null, 2)}\n`,
+      `${JSON.stringify({ command: "run", build: ctx.build, config: kernel.config, ...dmesg, summary: s, percpuStats: kernel.statsJson(), ...extra }, null, 2)}\n`,
     );
     return 0;
   }
   if (bootLines || level !== null) rep.write(`${kernel.dmesg(level ?? undefined).join("\n")}\n\n`);
   rep.write(summaryTable(s));
+  rep.write(tools.text());
   if (bootLines || wantsStats(a)) rep.write(`\n${kernel.debugfs("percpu_stats")}`);
   return 0;
 }
@@ -344,7 +351,7 @@ const COMMANDS: Command[] = [
     usage: "pcpu-kernel replay TRACE [flags]",
     summary:
       "replay a percpu trace (ftrace text or trace-cmd report output, ours or a real machine's) and report what differs",
-    flags: [...CONFIG_FLAGS, TRACE_FLAG, DMESG_FLAG, JSON_FLAG, HELP_FLAG],
+    flags: [...CONFIG_FLAGS, TRACE_FLAG, ...RUN_TOOL_FLAGS, DMESG_FLAG, JSON_FLAG, HELP_FLAG],
     run(a, ctx) {
       const file = a.positionals[0];
       if (file === undefined) throw new UsageError("replay needs a trace file (- for stdin)");
@@ -356,8 +363,10 @@ const COMMANDS: Command[] = [
       const parsed = parseTraceForReplay(text);
       const kernel = boot(ctx, config);
       const progress = createProgress("replay", ctx.io.stderr);
-      const r = replayTrace(kernel, parsed, { onProgress: progress.update });
+      const tools = startRunTools(a, ctx, kernel, "event", parsed.records.length);
+      const r = replayTrace(kernel, parsed, { onProgress: progress.update, onEvent: tools.onStep });
       progress.finish();
+      const extra = tools.finish();
       for (const w of r.warnings) ctx.io.stderr.write(`pcpu-kernel: warning: ${file}: ${w}\n`);
       if (typeof a.flags.trace === "string")
         writeUserFile(ctx.io, a.flags.trace, kernel.trace(), "trace file");
@@ -365,12 +374,13 @@ const COMMANDS: Command[] = [
         const dmesg = level === null ? {} : { dmesg: kernel.dmesg(level) };
         out(
           ctx.io,
-          `${JSON.stringify({ command: "replay", build: ctx.build, config: kernel.config, ...dmesg, report: r, percpuStats: kernel.statsJson() }, null, 2)}\n`,
+          `${JSON.stringify({ command: "replay", build: ctx.build, config: kernel.config, ...dmesg, report: r, percpuStats: kernel.statsJson(), ...extra }, null, 2)}\n`,
         );
         return 0;
       }
       if (level !== null) rep.write(`${kernel.dmesg(level).join("\n")}\n\n`);
       rep.write(replayTable(r));
+      rep.write(tools.text());
       if (wantsStats(a)) rep.write(`\n${kernel.debugfs("percpu_stats")}`);
       return 0;
     },
@@ -424,6 +434,7 @@ const COMMANDS: Command[] = [
       return 0;
     },
   },
+  ...toolCommands(),
 ];
 
 /** ` (lines 3, 9, ...)`: where in the trace the counted entries are. */
@@ -513,7 +524,12 @@ function classify(e: unknown): { code: number; message: string } {
  * Runs one command line.
  * @returns the exit code
  */
-export function runCli(argv: readonly string[], registry: KernelRegistry, io: CliIo, build = "full"): number {
+export function runCli(
+  argv: readonly string[],
+  registry: KernelRegistry,
+  io: CliIo,
+  build = "full",
+): number | Promise<number> {
   /* `pnpm kernel -- boot ...` passes the separator on. */
   const [cmdName, ...rest] = argv[0] === "--" ? argv.slice(1) : argv;
   try {
@@ -531,23 +547,34 @@ export function runCli(argv: readonly string[], registry: KernelRegistry, io: Cl
       out(io, commandHelp(cmd, registry));
       return 0;
     }
-    return cmd.run(args, { io, registry, build });
+    const r = cmd.run(args, { io, registry, build });
+    return typeof r === "number" ? r : r.catch((e: unknown) => failed(e, io));
   } catch (e) {
-    const { code, message } = classify(e);
-    io.stderr.write(`${bootFailureLog(e)}pcpu-kernel: ${message}\n`);
-    if (code === 1 && process.env.PCPU_KERNEL_DEBUG && e instanceof Error) io.stderr.write(`${e.stack}\n`);
-    return code;
+    return failed(e, io);
   }
+}
+
+/** Reports an error on stderr; returns its exit code. */
+function failed(e: unknown, io: CliIo): number {
+  const { code, message } = classify(e);
+  io.stderr.write(`${bootFailureLog(e)}pcpu-kernel: ${message}\n`);
+  if (code === 1 && process.env.PCPU_KERNEL_DEBUG && e instanceof Error) io.stderr.write(`${e.stack}\n`);
+  return code;
 }
 
 /** The process entry: argv from the process, output to its streams, the exit code set. */
 export function runCliMain(registry: KernelRegistry, build = "full"): void {
   const cwd = userCwd(process.env, process.cwd());
   quietOnClosedPipe(process.stdout, process.stderr, (code) => process.exit(code));
-  process.exitCode = runCli(
+  const code = runCli(
     process.argv.slice(2),
     registry,
     { stdout: process.stdout, stderr: process.stderr, cwd, readStdin: () => readFileSync(0) },
     build,
   );
+  if (typeof code === "number") process.exitCode = code;
+  else
+    void code.then((c) => {
+      process.exitCode = c;
+    });
 }

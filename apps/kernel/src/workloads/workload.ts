@@ -21,6 +21,8 @@ export interface WorkloadOptions {
   readonly seed?: number;
   /** Called now and then with the operations done so far. */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Called after every operation (time series). */
+  readonly onStep?: (done: number, total: number) => void;
 }
 
 /** What a workload reports beyond the kernel's own counters. */
@@ -87,8 +89,10 @@ export function workloadParams(kernel: Kernel, w: { defaultOps: number }, o: Wor
     refuse("runWorkload", "opts.onProgress", "a function", o.onProgress);
   const rng = new Rng(o.seed === undefined ? kernel.config.seed : o.seed);
   const progress = o.onProgress ?? null;
+  const onStep = o.onStep ?? null;
   const every = Math.max(1, Math.floor(ops / 200));
   const tick = (done: number) => {
+    if (onStep !== null) onStep(done, ops);
     if (progress !== null && (done % every === 0 || done === ops)) progress(done, ops);
   };
   return { ops, scale, rng, tick };
