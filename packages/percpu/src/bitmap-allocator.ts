@@ -59,7 +59,6 @@ import {
 import {
   type PcpuBlockMaps,
   PcpuBlockMd,
-  PcpuLeftFreeStore,
   pcpuBlockRefreshHint,
   pcpuBlockUpdate,
   pcpuBlockUpdateScan,
@@ -92,8 +91,6 @@ export class PcpuBitmapArea implements PcpuBlockMaps {
   readonly boundMap: Uint32Array;
   /** `md_blocks`: one record per block. */
   readonly mdBlocks: PcpuBlockMd[];
-  /** `md_blocks[i].left_free` for every block: the storage behind `mdBlocks[i].leftFree`. */
-  readonly leftFree: PcpuLeftFreeStore;
   /** `chunk_md`: the chunk-level hints, chunk-relative bit positions. */
   readonly chunkMd: PcpuBlockMd;
   /** `pcpu_chunk_map_bits(chunk)`. */
@@ -120,8 +117,7 @@ export class PcpuBitmapArea implements PcpuBlockMaps {
     this.chunkMd = new PcpuBlockMd(this.mapBits);
     /* pushed, not preallocated: a packed array keeps block lookups fast */
     const blocks: PcpuBlockMd[] = [];
-    this.leftFree = new PcpuLeftFreeStore(nrPages, this.blockBits);
-    for (let i = 0; i < nrPages; i++) blocks.push(new PcpuBlockMd(this.blockBits, this.leftFree, i));
+    for (let i = 0; i < nrPages; i++) blocks.push(new PcpuBlockMd(this.blockBits));
     this.mdBlocks = blocks;
   }
 }
@@ -180,6 +176,13 @@ export function pcpuNextMdFreeRegion(chunk: PcpuBitmapArea, cur: PcpuRegionCurso
   for (; i < nrBlocks; i++) {
     const block = blocks[i];
 
+    /* a right-edge run carries over while whole blocks are free */
+    if (bits !== 0) {
+      bits += block.leftFree;
+      if (block.leftFree === bb) continue;
+      break;
+    }
+
     /* the contig run, if not seen before and not the right-edge run */
     bits = block.contigHint;
     if (bits !== 0 && block.contigHintStart >= blockOff && bits + block.contigHintStart < bb) {
@@ -190,23 +193,6 @@ export function pcpuNextMdFreeRegion(chunk: PcpuBitmapArea, cur: PcpuRegionCurso
 
     bits = block.rightFree;
     bitOff = (i + 1) * bb - bits;
-    if (bits !== 0) {
-      /*
-       * The right-edge run carries over: add each next block's left_free
-       * while whole blocks are free (the kernel's `if (*bits)` branch at the
-       * top of its loop; a sequential fill walks every free block behind it
-       * on each allocation). Each block whose left_free is BB adds BB, so
-       * the store's bitmap finds the first block that is not, a word at a
-       * time; then BB per block passed plus that block's left_free: the
-       * same blocks, the same sum.
-       */
-      const lf = chunk.leftFree;
-      const from = i + 1;
-      i = findNextZeroBit(lf.isFull, nrBlocks, from);
-      bits += (i - from) * bb;
-      if (i < nrBlocks) bits += lf.values[i]!;
-      break;
-    }
   }
   cur.bitOff = bitOff;
   cur.bits = bits;
@@ -309,47 +295,17 @@ export function pcpuChunkRefreshHint(
     md.contigHint = 0;
   }
 
-  /*
-   * for (pcpu_next_md_free_region(...); bit_off < map_bits; ...): the
-   * body of pcpuNextMdFreeRegion inlined, region by region in the same
-   * order, so a full rescan does not go through the cursor per region.
-   */
-  const bb = chunk.blockBits;
+  /* pcpu_for_each_md_free_region(chunk, bit_off, bits) */
   const invBb = chunk.invBlockBits;
-  const blocks = chunk.mdBlocks;
-  const nrBlocks = chunk.nrBlocks;
-  const lf = chunk.leftFree;
-  let bits = 0;
   let nrEmptyPopPages = 0;
-  for (;;) {
-    let i = (bitOff * invBb) | 0;
-    let blockOff = bitOff & (bb - 1);
-    bits = 0;
-    for (; i < nrBlocks; i++) {
-      const block = blocks[i];
-      bits = block.contigHint;
-      if (bits !== 0 && block.contigHintStart >= blockOff && bits + block.contigHintStart < bb) {
-        bitOff = i * bb + block.contigHintStart;
-        break;
-      }
-      blockOff = 0;
-      bits = block.rightFree;
-      bitOff = (i + 1) * bb - bits;
-      if (bits !== 0) {
-        const from = i + 1;
-        i = findNextZeroBit(lf.isFull, nrBlocks, from);
-        bits += (i - from) * bb;
-        if (i < nrBlocks) bits += lf.values[i]!;
-        break;
-      }
-    }
-    if (!(bitOff < mapBits)) break;
-    pcpuBlockUpdate(md, bitOff, bitOff + bits, scanHints);
-    if (countPopulated !== null) nrEmptyPopPages += pcpuCntPopPages(countPopulated, bitOff, bits, invBb);
-    bitOff += bits + 1;
-  }
   cur.bitOff = bitOff;
-  cur.bits = bits;
+  for (pcpuNextMdFreeRegion(chunk, cur); cur.bitOff < mapBits; pcpuNextMdFreeRegion(chunk, cur)) {
+    const off = cur.bitOff;
+    const bits = cur.bits;
+    pcpuBlockUpdate(md, off, off + bits, scanHints);
+    if (countPopulated !== null) nrEmptyPopPages += pcpuCntPopPages(countPopulated, off, bits, invBb);
+    cur.bitOff = off + bits + 1;
+  }
   return nrEmptyPopPages;
 }
 

@@ -19,38 +19,8 @@
 import { ffsBit, findLastBitInRange, findNextBit, findNextZeroBit } from "./bitmap.js";
 
 /**
- * Where the `left_free` of a set of block records lives: one value per
- * record, plus a bitmap of the records whose value equals `full` (BB).
- * The metadata walk (pcpu_next_md_free_region) adds the left_free of every
- * block after a right-edge run while it is BB; with the bitmap it finds the
- * first block that is not BB a word at a time and adds BB for each block
- * passed: the same blocks, the same sum.
- */
-export class PcpuLeftFreeStore {
-  /** `left_free` of record i. A Float64Array holds any number exactly. */
-  readonly values: Float64Array;
-  /** Bit i set iff `values[i] === full`. */
-  readonly isFull: Uint32Array;
-  /** The value the bitmap tracks (BB for blocks). */
-  readonly full: number;
-
-  /** `n` records, each with left_free `full`. */
-  constructor(n: number, full: number) {
-    this.values = new Float64Array(n).fill(full);
-    this.isFull = new Uint32Array((n + 31) >>> 5);
-    for (let i = 0; i < n; i++) this.isFull[i >>> 5]! |= 1 << (i & 31);
-    this.full = full;
-  }
-}
-
-/**
  * Hint record of one bitmap block, or of a whole chunk (`chunk_md`).
  * All fields are bits.
- *
- * `leftFree` is an accessor over a `PcpuLeftFreeStore` slot rather than a
- * plain field: a chunk's blocks share one store (`PcpuBitmapArea.leftFree`)
- * so the metadata walk over free blocks reads a bitmap instead of one
- * object per block. Reading and writing `block.leftFree` is unchanged.
  * @kernel mm/percpu-internal.h struct pcpu_block_md
  */
 export class PcpuBlockMd {
@@ -60,49 +30,27 @@ export class PcpuBlockMd {
   /** Length and start of the chosen largest known free run. */
   contigHint: number;
   contigHintStart: number;
+  /** Length of the free run starting at bit 0. */
+  leftFree: number;
   /** Length of the free run ending at `nrBits`. */
   rightFree: number;
   /** Lower bound of the first clear bit. */
   firstFree: number;
   /** Bits described: BB for a block, `map_bits` for `chunk_md`. */
   nrBits: number;
-  /* `leftFree` is lfValues[lfIndex]; bit lfIndex of lfIsFull tracks lfValues[lfIndex] === lfFull. */
-  private readonly lfValues: Float64Array;
-  private readonly lfIsFull: Uint32Array;
-  private readonly lfFull: number;
-  private readonly lfIndex: number;
 
   /**
    * A record as `pcpu_init_md_block` leaves zeroed memory: everything free.
-   * @param store where `leftFree` lives (a store of its own if omitted)
-   * @param index this record's slot in `store`
    */
-  constructor(nrBits: number, store?: PcpuLeftFreeStore, index = 0) {
+  constructor(nrBits: number) {
     this.scanHint = 0;
     this.scanHintStart = 0;
     this.contigHint = nrBits;
     this.contigHintStart = 0;
+    this.leftFree = nrBits;
     this.rightFree = nrBits;
     this.firstFree = 0;
     this.nrBits = nrBits;
-    const st = store ?? new PcpuLeftFreeStore(1, nrBits);
-    this.lfValues = st.values;
-    this.lfIsFull = st.isFull;
-    this.lfFull = st.full;
-    this.lfIndex = store === undefined ? 0 : index;
-    this.leftFree = nrBits;
-  }
-
-  /** Length of the free run starting at bit 0. */
-  get leftFree(): number {
-    return this.lfValues[this.lfIndex]!;
-  }
-
-  set leftFree(v: number) {
-    const i = this.lfIndex;
-    this.lfValues[i] = v;
-    if (v === this.lfFull) this.lfIsFull[i >>> 5]! |= 1 << (i & 31);
-    else this.lfIsFull[i >>> 5]! &= ~(1 << (i & 31));
   }
 }
 

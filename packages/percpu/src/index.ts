@@ -35,7 +35,7 @@ export {
   pcpuBitmapArea,
   pcpuCheckBitmapChunk,
 } from "./bitmap-allocator.js";
-export { PcpuBlockMd, PcpuLeftFreeStore } from "./block-md.js";
+export { PcpuBlockMd } from "./block-md.js";
 export * from "./boot-lines.js";
 export * from "./bug.js";
 export * from "./chunk.js";
