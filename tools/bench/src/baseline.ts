@@ -12,12 +12,16 @@
 
 import { GFP_KERNEL } from "@pcpu/mm";
 import type { PcpuChunkView } from "@pcpu/percpu";
+import { cpuMs } from "./stats.js";
 import { type BenchKernelOptions, bootBenchKernel } from "./x86-64-kernel.js";
 
 /** Times of one baseline run. */
 export interface BaselineTimes {
   readonly allocMs: number;
   readonly freeMs: number;
+  /** Process CPU time of the two phases (ms). */
+  readonly allocCpuMs: number;
+  readonly freeCpuMs: number;
   /** Chunks the bump pointer used. */
   readonly chunks: number;
 }
@@ -51,6 +55,7 @@ export function runBaselineOnce(
   let off = unitSize; /* forces a chunk on the first object */
   let popEnd = 0; /* pages [0, popEnd) of the current chunk are populated */
 
+  const c0 = cpuMs();
   const t0 = performance.now();
   for (let i = 0; i < objects; i++) {
     off = (off + align - 1) & ~(align - 1);
@@ -75,9 +80,11 @@ export function runBaselineOnce(
     off += size;
   }
   const t1 = performance.now();
+  const c1 = cpuMs();
   let sink = 0;
   for (let i = 0; i < objects; i++) sink += ptrs[i]! > 0 ? 1 : 0;
   const t2 = performance.now();
+  const c2 = cpuMs();
   if (sink !== objects) throw new Error("baseline: lost a pointer");
-  return { allocMs: t1 - t0, freeMs: t2 - t1, chunks };
+  return { allocMs: t1 - t0, freeMs: t2 - t1, allocCpuMs: c1 - c0, freeCpuMs: c2 - c1, chunks };
 }

@@ -21,7 +21,7 @@ import { allocPercpu, freePercpu, type PcpuPtr } from "@pcpu/percpu";
 import { runBaselineOnce } from "./baseline.js";
 import type { Benchmark } from "./bench.js";
 import { type MetadataStats, measureMetadata } from "./metadata.js";
-import { collectGarbage, median, ms, ratio } from "./stats.js";
+import { collectGarbage, cpuMs, median, ms, nsPerOp, ratio } from "./stats.js";
 import {
   ALLOCATORS,
   type AllocatorName,
@@ -72,8 +72,12 @@ export interface Eval2017Options {
 
 /** The two phases of one run of one free order. */
 export interface PhaseTimes {
+  /** Wall time (performance.now). */
   readonly allocMs: number;
   readonly freeMs: number;
+  /** Process CPU time (process.cpuUsage: user + system). */
+  readonly allocCpuMs: number;
+  readonly freeCpuMs: number;
 }
 
 /** What one (allocator, size, order) run did besides taking time. */
@@ -96,6 +100,9 @@ export interface AllocatorSizeResult {
   readonly allocMs: number;
   /** Median over runs of the worst free phase of the three orders. */
   readonly freeMs: number;
+  /** The same in process CPU time (the worst order by CPU time, median over runs). */
+  readonly allocCpuMs: number;
+  readonly freeCpuMs: number;
   /** The order whose free phase was the worst in most runs. */
   readonly worstFreeOrder: FreeOrder;
   /** Median per order. */
@@ -115,6 +122,8 @@ export interface BaselineSizeResult {
   readonly size: number;
   readonly allocMs: number;
   readonly freeMs: number;
+  readonly allocCpuMs: number;
+  readonly freeCpuMs: number;
   readonly chunks: number;
 }
 
@@ -181,6 +190,7 @@ export function runOnce(
   const bootFirstFree = pcpu.firstChunk.freeBytes;
   const align = objectAlign(size);
 
+  const c0 = cpuMs();
   const t0 = performance.now();
   for (let i = 0; i < objects; i++) {
     const p = allocPercpu(pcpu, size, align);
@@ -188,10 +198,13 @@ export function runOnce(
     ptrs[i] = p;
   }
   const t1 = performance.now();
+  const c1 = cpuMs();
   const metadataFull = measureMetadata(pcpu);
+  const c2 = cpuMs();
   const t2 = performance.now();
   freeAll(k, ptrs, objects, order);
   const t3 = performance.now();
+  const c3 = cpuMs();
 
   let freedAll = pcpu.firstChunk.freeBytes === bootFirstFree;
   for (const chunk of pcpu.allChunks()) {
@@ -201,6 +214,8 @@ export function runOnce(
   return {
     allocMs: t1 - t0,
     freeMs: t3 - t2,
+    allocCpuMs: c1 - c0,
+    freeCpuMs: c3 - c2,
     freedAll,
     chunks: metadataFull.chunks,
     metadataFull,
@@ -246,8 +261,10 @@ export function runEval2017(o: Eval2017Options): Eval2017Result {
   type Acc = {
     alloc: number[];
     free: number[];
+    allocCpu: number[];
+    freeCpu: number[];
     worstOrder: FreeOrder[];
-    byOrder: Record<FreeOrder, { a: number[]; f: number[] }>;
+    byOrder: Record<FreeOrder, { a: number[]; f: number[]; ac: number[]; fc: number[] }>;
     freedAll: boolean;
     last: RunOutcome | null;
   };
@@ -258,17 +275,26 @@ export function runEval2017(o: Eval2017Options): Eval2017Result {
       acc.set(key(a, s), {
         alloc: [],
         free: [],
+        allocCpu: [],
+        freeCpu: [],
         worstOrder: [],
-        byOrder: { "in-order": { a: [], f: [] }, alternating: { a: [], f: [] }, reverse: { a: [], f: [] } },
+        byOrder: {
+          "in-order": { a: [], f: [], ac: [], fc: [] },
+          alternating: { a: [], f: [], ac: [], fc: [] },
+          reverse: { a: [], f: [], ac: [], fc: [] },
+        },
         freedAll: true,
         last: null,
       });
-  const base = new Map<number, { a: number[]; f: number[]; chunks: number }>();
-  for (const s of sizes) base.set(s, { a: [], f: [], chunks: 0 });
+  const base = new Map<number, { a: number[]; f: number[]; ac: number[]; fc: number[]; chunks: number }>();
+  for (const s of sizes) base.set(s, { a: [], f: [], ac: [], fc: [], chunks: 0 });
 
   for (let r = 0; r < runs; r++) {
     for (const size of sizes) {
-      const worst = new Map<AllocatorName, { a: number; f: number; order: FreeOrder }>();
+      const worst = new Map<
+        AllocatorName,
+        { a: number; f: number; ac: number; fc: number; order: FreeOrder }
+      >();
       for (const order of FREE_ORDERS) {
         for (const a of ALLOCATORS) {
           const out = runOnce(a, o.objects, size, order, ptrs, o.kernel);
@@ -276,17 +302,21 @@ export function runEval2017(o: Eval2017Options): Eval2017Result {
           const ac = acc.get(key(a, size))!;
           ac.byOrder[order].a.push(out.allocMs);
           ac.byOrder[order].f.push(out.freeMs);
+          ac.byOrder[order].ac.push(out.allocCpuMs);
+          ac.byOrder[order].fc.push(out.freeCpuMs);
           ac.freedAll &&= out.freedAll;
           ac.last = out;
-          const w = worst.get(a) ?? { a: 0, f: -1, order };
+          const w = worst.get(a) ?? { a: 0, f: -1, ac: 0, fc: 0, order };
           if (out.allocMs > w.a) w.a = out.allocMs;
+          if (out.allocCpuMs > w.ac) w.ac = out.allocCpuMs;
+          if (out.freeCpuMs > w.fc) w.fc = out.freeCpuMs;
           if (out.freeMs > w.f) {
             w.f = out.freeMs;
             w.order = order;
           }
           worst.set(a, w);
           progress?.(
-            `run ${r + 1}/${runs} ${String(size).padStart(4)} B ${a.padEnd(8)} ${order.padEnd(11)} alloc ${ms(out.allocMs, 7, 1)} ms  free ${ms(out.freeMs, 8, 1)} ms`,
+            `run ${r + 1}/${runs} ${String(size).padStart(4)} B ${a.padEnd(8)} ${order.padEnd(11)} alloc ${ms(out.allocMs, 7, 1)} ms (cpu ${ms(out.allocCpuMs, 7, 1)})  free ${ms(out.freeMs, 8, 1)} ms (cpu ${ms(out.freeCpuMs, 8, 1)})`,
           );
         }
       }
@@ -295,6 +325,8 @@ export function runEval2017(o: Eval2017Options): Eval2017Result {
         const ac = acc.get(key(a, size))!;
         ac.alloc.push(w.a);
         ac.free.push(w.f);
+        ac.allocCpu.push(w.ac);
+        ac.freeCpu.push(w.fc);
         ac.worstOrder.push(w.order);
       }
       const b = runBaselineOnce(o.objects, size, objectAlign(size), ptrs, o.kernel);
@@ -302,6 +334,8 @@ export function runEval2017(o: Eval2017Options): Eval2017Result {
       const bs = base.get(size)!;
       bs.a.push(b.allocMs);
       bs.f.push(b.freeMs);
+      bs.ac.push(b.allocCpuMs);
+      bs.fc.push(b.freeCpuMs);
       bs.chunks = b.chunks;
       progress?.(
         `run ${r + 1}/${runs} ${String(size).padStart(4)} B baseline alloc ${ms(b.allocMs, 7, 1)} ms  free ${ms(b.freeMs, 8, 1)} ms`,
@@ -316,12 +350,19 @@ export function runEval2017(o: Eval2017Options): Eval2017Result {
       const last = ac.last!;
       const byOrder = {} as Record<FreeOrder, PhaseTimes>;
       for (const order of FREE_ORDERS)
-        byOrder[order] = { allocMs: median(ac.byOrder[order].a), freeMs: median(ac.byOrder[order].f) };
+        byOrder[order] = {
+          allocMs: median(ac.byOrder[order].a),
+          freeMs: median(ac.byOrder[order].f),
+          allocCpuMs: median(ac.byOrder[order].ac),
+          freeCpuMs: median(ac.byOrder[order].fc),
+        };
       results.push({
         allocator: a,
         size,
         allocMs: median(ac.alloc),
         freeMs: median(ac.free),
+        allocCpuMs: median(ac.allocCpu),
+        freeCpuMs: median(ac.freeCpu),
         worstFreeOrder: mostFrequent(ac.worstOrder),
         byOrder,
         runsAllocMs: ac.alloc,
@@ -335,7 +376,14 @@ export function runEval2017(o: Eval2017Options): Eval2017Result {
   }
   const baseline: BaselineSizeResult[] = sizes.map((size) => {
     const b = base.get(size)!;
-    return { size, allocMs: median(b.a), freeMs: median(b.f), chunks: b.chunks };
+    return {
+      size,
+      allocMs: median(b.a),
+      freeMs: median(b.f),
+      allocCpuMs: median(b.ac),
+      freeCpuMs: median(b.fc),
+      chunks: b.chunks,
+    };
   });
   return {
     objects: o.objects,
@@ -383,7 +431,7 @@ export function checkTargets(
     out.push({
       name: `bitmap free >= ${FREE_SPEEDUP_TARGET_4B}x faster than area-map free at 4 B`,
       met: r >= FREE_SPEEDUP_TARGET_4B,
-      detail: `${ratio(r)} (area map ${ms(am.freeMs)} ms, bitmap ${ms(bm.freeMs, 0, 1)} ms; published 68x)`,
+      detail: `${ratio(r)} (area map ${ms(am.freeMs)} ms, bitmap ${ms(bm.freeMs, 0, 1)} ms; CPU time ${ratio(am.freeCpuMs / bm.freeCpuMs)}; published 68x)`,
     });
   }
   const slowerFree = sizes.filter(
@@ -420,21 +468,27 @@ export function checkTargets(
     name: `bitmap alloc+free within ${BASELINE_RATIO_TARGET}x of the lower-bound baseline`,
     met: far.length === 0,
     detail:
-      sizes.map((s) => `${s} B ${ratio(baselineRatio(results, baseline, s))}`).join(", ") +
-      (far.length === 0 ? "" : `; over at ${far.join(", ")} B`),
+      sizes
+        .map(
+          (s) =>
+            `${s} B ${ratio(baselineRatio(results, baseline, s))} (CPU ${ratio(baselineRatio(results, baseline, s, true))})`,
+        )
+        .join(", ") + (far.length === 0 ? "" : `; over at ${far.join(", ")} B`),
   });
   return out;
 }
 
-/** (bitmap alloc + free) / (baseline alloc + free) at `size`. */
+/** (bitmap alloc + free) / (baseline alloc + free) at `size`, in wall time or (`cpu`) process CPU time. */
 export function baselineRatio(
   results: readonly AllocatorSizeResult[],
   baseline: readonly BaselineSizeResult[],
   size: number,
+  cpu = false,
 ): number {
   const bm = resultOf(results, "bitmap", size);
   const b = baseline.find((x) => x.size === size);
   if (b === undefined) return Number.NaN;
+  if (cpu) return (bm.allocCpuMs + bm.freeCpuMs) / (b.allocCpuMs + b.freeCpuMs);
   return (bm.allocMs + bm.freeMs) / (b.allocMs + b.freeMs);
 }
 
@@ -468,6 +522,20 @@ export function formatEval2017(r: Eval2017Result): string {
     const p = PUBLISHED_2017.find((x) => x.size === size);
     L.push(
       `${`${size} B`.padStart(6)}  ${ms(am.allocMs, 16)} ${ms(am.freeMs, 7)}  ${ms(bm.allocMs, 13)} ${ms(bm.freeMs, 7)}  ${ms(b.allocMs, 7)} ${ms(b.freeMs, 6)}    ${p ? `${ms(p.areaMapAlloc, 14)} ${ms(p.areaMapFree, 5)} ${ms(p.bitmapAlloc, 13)} ${ms(p.bitmapFree, 5)}` : ""}`,
+    );
+  }
+  L.push("");
+  L.push(
+    "  process CPU time, ms (ns per operation)   area-map alloc       free        bitmap alloc        free       lower bound alloc",
+  );
+  const cell = (cpuMsV: number, w: number) =>
+    `${ms(cpuMsV, 0)} (${ms(nsPerOp(cpuMsV, r.objects), 0)})`.padStart(w);
+  for (const size of r.sizes) {
+    const am = resultOf(r.results, "area-map", size);
+    const bm = resultOf(r.results, "bitmap", size);
+    const b = r.baseline.find((x) => x.size === size)!;
+    L.push(
+      `${`${size} B`.padStart(6)}${" ".repeat(36)}${cell(am.allocCpuMs, 17)} ${cell(am.freeCpuMs, 14)}  ${cell(bm.allocCpuMs, 17)} ${cell(bm.freeCpuMs, 12)}  ${cell(b.allocCpuMs, 18)}`,
     );
   }
   L.push("");
@@ -510,16 +578,39 @@ export function formatEval2017(r: Eval2017Result): string {
 
 /** The machine-readable form (`--json`): worst-case ms per allocator and size, and the baseline's. */
 export function eval2017Json(r: Eval2017Result): unknown {
-  const per: Record<string, Record<string, { allocMs: number; freeMs: number }>> = {};
+  type Cell = {
+    allocMs: number;
+    freeMs: number;
+    allocCpuMs: number;
+    freeCpuMs: number;
+    allocNsPerOp: number;
+    freeNsPerOp: number;
+  };
+  const per: Record<string, Record<string, Cell>> = {};
   for (const a of ALLOCATORS) {
     per[a] = {};
     for (const s of r.sizes) {
       const x = resultOf(r.results, a, s);
-      per[a]![String(s)] = { allocMs: x.allocMs, freeMs: x.freeMs };
+      per[a]![String(s)] = {
+        allocMs: x.allocMs,
+        freeMs: x.freeMs,
+        allocCpuMs: x.allocCpuMs,
+        freeCpuMs: x.freeCpuMs,
+        allocNsPerOp: nsPerOp(x.allocCpuMs, r.objects),
+        freeNsPerOp: nsPerOp(x.freeCpuMs, r.objects),
+      };
     }
   }
   per.baseline = {};
-  for (const b of r.baseline) per.baseline[String(b.size)] = { allocMs: b.allocMs, freeMs: b.freeMs };
+  for (const b of r.baseline)
+    per.baseline[String(b.size)] = {
+      allocMs: b.allocMs,
+      freeMs: b.freeMs,
+      allocCpuMs: b.allocCpuMs,
+      freeCpuMs: b.freeCpuMs,
+      allocNsPerOp: nsPerOp(b.allocCpuMs, r.objects),
+      freeNsPerOp: nsPerOp(b.freeCpuMs, r.objects),
+    };
   return {
     objects: r.objects,
     runs: r.runs,

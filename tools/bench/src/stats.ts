@@ -11,6 +11,20 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/**
+ * CPU time this process has used so far (user + system, `process.cpuUsage`),
+ * in ms. Other processes on a shared host move wall time far more than this.
+ */
+export function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Nanoseconds per operation for `totalMs` over `ops` operations. */
+export function nsPerOp(totalMs: number, ops: number): number {
+  return ops > 0 ? (totalMs * 1e6) / ops : Number.NaN;
+}
+
 /** Milliseconds with `digits` decimals, right-aligned to `width`. */
 export function ms(x: number, width = 0, digits = 0): string {
   return x.toFixed(digits).padStart(width);

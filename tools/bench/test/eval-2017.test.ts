@@ -35,6 +35,8 @@ describe("runOnce (one 2017 run: alloc then free in one order)", () => {
         expect(r.chunks).toBe(2);
         expect(r.allocMs).toBeGreaterThanOrEqual(0);
         expect(r.freeMs).toBeGreaterThanOrEqual(0);
+        expect(r.allocCpuMs).toBeGreaterThanOrEqual(0);
+        expect(r.freeCpuMs).toBeGreaterThanOrEqual(0);
       }
     }
   });
@@ -87,6 +89,7 @@ describe("runEval2017 (the 2017 evaluation, tiny configuration)", () => {
     expect(text).toContain("4770");
     expect(text).toContain("every run freed everything: yes");
     expect(text.match(/\[(met|MISSED)\]/g)).toHaveLength(4);
+    expect(text).toContain("process CPU time, ms (ns per operation)");
   });
 
   it("gives the worst-case ms per allocator and size, and the baseline's, as JSON", () => {
@@ -94,6 +97,14 @@ describe("runEval2017 (the 2017 evaluation, tiny configuration)", () => {
       worstCaseMs: Record<string, Record<string, { allocMs: number; freeMs: number }>>;
     };
     expect(Object.keys(j.worstCaseMs)).toEqual(["bitmap", "area-map", "baseline"]);
+    expect(Object.keys(j.worstCaseMs.bitmap!["4"]!).sort()).toEqual([
+      "allocCpuMs",
+      "allocMs",
+      "allocNsPerOp",
+      "freeCpuMs",
+      "freeMs",
+      "freeNsPerOp",
+    ]);
     for (const k of Object.keys(j.worstCaseMs)) expect(Object.keys(j.worstCaseMs[k]!)).toEqual(["4", "1024"]);
     expect(JSON.parse(JSON.stringify(j))).toEqual(j);
   });
@@ -103,8 +114,8 @@ describe("checkTargets (the issue's ratios)", () => {
   const res = (allocator: "bitmap" | "area-map", size: number, allocMs: number, freeMs: number) =>
     ({ allocator, size, allocMs, freeMs }) as AllocatorSizeResult;
   const base: BaselineSizeResult[] = [
-    { size: 4, allocMs: 100, freeMs: 0, chunks: 1 },
-    { size: 16, allocMs: 100, freeMs: 0, chunks: 1 },
+    { size: 4, allocMs: 100, freeMs: 0, allocCpuMs: 100, freeCpuMs: 0, chunks: 1 },
+    { size: 16, allocMs: 100, freeMs: 0, allocCpuMs: 100, freeCpuMs: 0, chunks: 1 },
   ];
 
   it("meets every target at 50x, equal alloc and 3x the baseline", () => {
