@@ -176,13 +176,6 @@ export function pcpuNextMdFreeRegion(chunk: PcpuBitmapArea, cur: PcpuRegionCurso
   for (; i < nrBlocks; i++) {
     const block = blocks[i];
 
-    /* a right-edge run carries over while whole blocks are free */
-    if (bits !== 0) {
-      bits += block.leftFree;
-      if (block.leftFree === bb) continue;
-      break;
-    }
-
     /* the contig run, if not seen before and not the right-edge run */
     bits = block.contigHint;
     if (bits !== 0 && block.contigHintStart >= blockOff && bits + block.contigHintStart < bb) {
@@ -193,6 +186,20 @@ export function pcpuNextMdFreeRegion(chunk: PcpuBitmapArea, cur: PcpuRegionCurso
 
     bits = block.rightFree;
     bitOff = (i + 1) * bb - bits;
+    if (bits !== 0) {
+      /*
+       * The kernel's `if (*bits)` branch at the top of its loop, as a
+       * tight loop of its own: the right-edge run carries over each next
+       * block's left_free while whole blocks are free (a sequential fill
+       * walks every free block behind it on each allocation).
+       */
+      for (i++; i < nrBlocks; i++) {
+        const leftFree = blocks[i].leftFree;
+        bits += leftFree;
+        if (leftFree !== bb) break;
+      }
+      break;
+    }
   }
   cur.bitOff = bitOff;
   cur.bits = bits;
