@@ -22,12 +22,23 @@ import type { PhysMemory } from "./phys-mem.js";
 import type { Printk } from "./printk.js";
 
 /**
- * Entries of the software TLB (a power of two). 1024 so that the copies of
- * one percpu page in up to 8 units 128 pages apart (512 KiB units) land on
- * different entries.
+ * Entries of the software TLB (a power of two, TLB_SHIFT bits of index).
+ * The copies of one percpu page in every unit are the pages a percpu
+ * allocation touches in a row (pcpu_alloc's memset in each possible CPU's
+ * unit): 8192 entries, indexed by a multiplicative hash of the page number,
+ * keep those of 4096 units (a stride of unit_size / PAGE_SIZE pages)
+ * apart, where indexing by the low bits put all 4096 on 16 entries.
  */
-const TLB_SIZE = 1024;
-const TLB_MASK = TLB_SIZE - 1;
+const TLB_SHIFT = 14;
+const TLB_SIZE = 1 << TLB_SHIFT;
+
+/** Bytes up to which memset stores byte by byte instead of calling `fill`. */
+const SHORT_MEMSET = 16;
+
+/** The TLB entry of virtual page `vpn`: Fibonacci hashing of its low 32 bits (ToInt32). */
+function tlbIndex(vpn: number): number {
+  return Math.imul(vpn, 0x9e3779b1) >>> (32 - TLB_SHIFT);
+}
 
 /** A load or store through an address with nothing mapped (the kernel's oops). */
 export class KernelOops extends KernelBug {
@@ -122,8 +133,7 @@ export class KernelMemory implements TranslationListener {
   private tlbLookup(virt: VirtAddr, write: boolean): number {
     const ps = this.pageSize;
     const vpn = Math.floor(virt * this.invPageSize);
-    // ToInt32 keeps the low bits of any integer below 2^53: a valid hash.
-    const i = vpn & TLB_MASK;
+    const i = tlbIndex(vpn);
     this.lastPageVirt = vpn * ps;
     if (this.tlbVpn[i] === vpn && this.tlbTag[i] === this.tlbEpoch) {
       this.lastPfn = this.tlbPfn[i]!;
@@ -306,7 +316,10 @@ export class KernelMemory implements TranslationListener {
       } else if (b !== 0 || frame >= 0) {
         const f = frame >= 0 && !this.phys.isShared(frame) ? frame : this.phys.materialize(this.lastPfn);
         const base = this.phys.offsetOf(f) + off;
-        this.phys.slabOf(f).fill(b, base, base + n);
+        const slab = this.phys.slabOf(f);
+        /* a short memset (a percpu counter) costs less as stores than as a call of the fill builtin */
+        if (n <= SHORT_MEMSET) for (let j = base; j < base + n; j++) slab[j] = b;
+        else slab.fill(b, base, base + n);
       }
       done += n;
     }
