@@ -17,7 +17,7 @@
 import { allocPercpu, freePercpu, type PcpuPtr } from "@pcpu/percpu";
 import { Rng } from "@pcpu/percpu/testing";
 import type { Benchmark } from "./bench.js";
-import { collectGarbage, median } from "./stats.js";
+import { collectGarbage, cpuMs, median } from "./stats.js";
 import { ALLOCATORS, type AllocatorName, type BenchKernelOptions, bootBenchKernel } from "./x86-64-kernel.js";
 
 export interface ScalingPoint {
@@ -25,6 +25,8 @@ export interface ScalingPoint {
   readonly x: number;
   /** Nanoseconds per alloc+free pair, per allocator. */
   readonly nsPerPair: Readonly<Record<AllocatorName, number>>;
+  /** The same in process CPU time (process.cpuUsage), median of the batches. */
+  readonly cpuNsPerPair: Readonly<Record<AllocatorName, number>>;
 }
 
 export interface ScalingResult {
@@ -55,7 +57,7 @@ export interface ScalingOptions {
 
 /**
  * Time alloc+free pairs on one kernel with `live` live objects.
- * @returns the median nanoseconds per pair.
+ * @returns the median nanoseconds per pair, in wall time and in process CPU time.
  */
 export function timePairs(
   allocator: AllocatorName,
@@ -64,7 +66,7 @@ export function timePairs(
   pairsPerBatch: number,
   batches: number,
   kopts?: BenchKernelOptions,
-): number {
+): { ns: number; cpuNs: number } {
   const k = bootBenchKernel(allocator, kopts);
   const pcpu = k.pcpu;
   const align = Math.min(size, 8);
@@ -77,9 +79,11 @@ export function timePairs(
   const rnd = new Rng(0x2017 + live);
   const victims = new Int32Array(pairsPerBatch);
   const samples: number[] = [];
+  const cpuSamples: number[] = [];
   /* one untimed batch warms the path up */
   for (let b = -1; b < batches; b++) {
     for (let j = 0; j < pairsPerBatch; j++) victims[j] = rnd.int(live);
+    const c0 = cpuMs();
     const t0 = performance.now();
     for (let j = 0; j < pairsPerBatch; j++) {
       const v = victims[j]!;
@@ -89,10 +93,14 @@ export function timePairs(
       ptrs[v] = p;
     }
     const t1 = performance.now();
-    if (b >= 0) samples.push(((t1 - t0) * 1e6) / pairsPerBatch);
+    const c1 = cpuMs();
+    if (b >= 0) {
+      samples.push(((t1 - t0) * 1e6) / pairsPerBatch);
+      cpuSamples.push(((c1 - c0) * 1e6) / pairsPerBatch);
+    }
   }
   for (let i = 0; i < live; i++) freePercpu(pcpu, ptrs[i] as PcpuPtr);
-  return median(samples);
+  return { ns: median(samples), cpuNs: median(cpuSamples) };
 }
 
 /**
@@ -111,27 +119,33 @@ export function runScaling(o: ScalingOptions = {}): ScalingResult {
   const live: ScalingPoint[] = [];
   for (const n of liveCounts) {
     const ns = {} as Record<AllocatorName, number>;
+    const cpuNs = {} as Record<AllocatorName, number>;
     for (const a of ALLOCATORS) {
-      ns[a] = timePairs(a, n, size, pairs, batches);
+      const t = timePairs(a, n, size, pairs, batches);
+      ns[a] = t.ns;
+      cpuNs[a] = t.cpuNs;
       collectGarbage();
     }
     progress?.(
       `scaling live=${n}: bitmap ${ns.bitmap.toFixed(0)} ns/pair, area-map ${ns["area-map"].toFixed(0)} ns/pair`,
     );
-    live.push({ x: n, nsPerPair: ns });
+    live.push({ x: n, nsPerPair: ns, cpuNsPerPair: cpuNs });
   }
   const cpus: ScalingPoint[] = [];
   for (const c of cpuCounts) {
     const ns = {} as Record<AllocatorName, number>;
+    const cpuNs = {} as Record<AllocatorName, number>;
     const kopts: BenchKernelOptions = { cpus: c, nodes: c > 1 ? 2 : 1 };
     for (const a of ALLOCATORS) {
-      ns[a] = timePairs(a, cpuLive, size, pairs, batches, kopts);
+      const t = timePairs(a, cpuLive, size, pairs, batches, kopts);
+      ns[a] = t.ns;
+      cpuNs[a] = t.cpuNs;
       collectGarbage();
     }
     progress?.(
       `scaling cpus=${c}: bitmap ${ns.bitmap.toFixed(0)} ns/pair, area-map ${ns["area-map"].toFixed(0)} ns/pair`,
     );
-    cpus.push({ x: c, nsPerPair: ns });
+    cpus.push({ x: c, nsPerPair: ns, cpuNsPerPair: cpuNs });
   }
   return { objectSize: size, pairsPerBatch: pairs, batches, live, cpus, cpuLiveObjects: cpuLive };
 }
@@ -146,18 +160,15 @@ export function formatScaling(r: ScalingResult): string {
   L.push(
     `scaling: one alloc+free pair (${r.objectSize} B objects, free a random live object then allocate one), median of ${r.batches} batches of ${r.pairsPerBatch} pairs`,
   );
-  L.push("  live objects      bitmap    area-map   area-map/bitmap");
-  for (const p of r.live) {
-    L.push(
-      `  ${`2^${Math.log2(p.x)}`.padStart(12)}  ${fmtNs(p.nsPerPair.bitmap).padStart(10)}  ${fmtNs(p.nsPerPair["area-map"]).padStart(10)}  ${(p.nsPerPair["area-map"] / p.nsPerPair.bitmap).toFixed(1).padStart(16)}x`,
-    );
-  }
-  L.push(`  CPUs (${r.cpuLiveObjects} live)     bitmap    area-map   area-map/bitmap`);
-  for (const p of r.cpus) {
-    L.push(
-      `  ${String(p.x).padStart(12)}  ${fmtNs(p.nsPerPair.bitmap).padStart(10)}  ${fmtNs(p.nsPerPair["area-map"]).padStart(10)}  ${(p.nsPerPair["area-map"] / p.nsPerPair.bitmap).toFixed(1).padStart(16)}x`,
-    );
-  }
+  const row = (label: string, p: ScalingPoint) =>
+    `  ${label.padStart(12)}  ${fmtNs(p.nsPerPair.bitmap).padStart(10)}  ${fmtNs(p.nsPerPair["area-map"]).padStart(10)}  ${(p.nsPerPair["area-map"] / p.nsPerPair.bitmap).toFixed(1).padStart(16)}x   ${fmtNs(p.cpuNsPerPair.bitmap).padStart(10)}  ${fmtNs(p.cpuNsPerPair["area-map"]).padStart(10)}`;
+  L.push("  wall time per pair                                      process CPU time per pair");
+  L.push("  live objects      bitmap    area-map   area-map/bitmap       bitmap    area-map");
+  for (const p of r.live) L.push(row(`2^${Math.log2(p.x)}`, p));
+  L.push(
+    `  CPUs (${r.cpuLiveObjects} live)     bitmap    area-map   area-map/bitmap       bitmap    area-map`,
+  );
+  for (const p of r.cpus) L.push(row(String(p.x), p));
   return L.join("\n");
 }
 

@@ -156,6 +156,8 @@ describe("runScaling (one alloc+free pair vs live objects and CPUs)", () => {
     for (const p of [...r.live, ...r.cpus]) {
       expect(p.nsPerPair.bitmap).toBeGreaterThan(0);
       expect(p.nsPerPair["area-map"]).toBeGreaterThan(0);
+      expect(p.cpuNsPerPair.bitmap).toBeGreaterThanOrEqual(0);
+      expect(p.cpuNsPerPair["area-map"]).toBeGreaterThanOrEqual(0);
     }
     expect(formatScaling(r)).toContain("2^12");
   });
