@@ -151,6 +151,23 @@ export function pcpuRegionOverlap(a: number, b: number, x: number, y: number): b
   return a < y && x < b;
 }
 
+/**
+ * The block (page) a chunk bit offset lies in: a multiply by the exact
+ * reciprocal of the power-of-two BB, no division.
+ * @kernel mm/percpu.c pcpu_off_to_block_index
+ */
+export function pcpuOffToBlockIndex(chunk: PcpuBitmapArea, off: number): number {
+  return (off * chunk.invBlockBits) | 0;
+}
+
+/**
+ * A chunk bit offset relative to its block.
+ * @kernel mm/percpu.c pcpu_off_to_block_off
+ */
+export function pcpuOffToBlockOff(chunk: PcpuBitmapArea, off: number): number {
+  return off & (chunk.blockBits - 1);
+}
+
 /** `ALIGN(x, a)` for a power-of-two `a` (int arithmetic, as the kernel's). */
 function align(x: number, a: number): number {
   return (x + a - 1) & ~(a - 1);
@@ -169,8 +186,8 @@ export function pcpuNextMdFreeRegion(chunk: PcpuBitmapArea, cur: PcpuRegionCurso
   const blocks = chunk.mdBlocks;
   const nrBlocks = chunk.nrBlocks;
   let bitOff = cur.bitOff;
-  let i = (bitOff * chunk.invBlockBits) | 0;
-  let blockOff = bitOff & (bb - 1);
+  let i = pcpuOffToBlockIndex(chunk, bitOff);
+  let blockOff = pcpuOffToBlockOff(chunk, bitOff);
   let bits = 0;
 
   for (; i < nrBlocks; i++) {
@@ -222,8 +239,8 @@ export function pcpuNextFitRegion(
   const blocks = chunk.mdBlocks;
   const nrBlocks = chunk.nrBlocks;
   let bitOff = cur.bitOff;
-  let i = (bitOff * chunk.invBlockBits) | 0;
-  let blockOff = bitOff & (bb - 1);
+  let i = pcpuOffToBlockIndex(chunk, bitOff);
+  let blockOff = pcpuOffToBlockOff(chunk, bitOff);
   let bits = 0;
 
   for (; i < nrBlocks; i++) {
@@ -552,10 +569,10 @@ export class PcpuBitmapAllocator implements AreaAllocator {
     const bb = this.blockBits;
     let nrEmptyPages = 0;
 
-    const sIndex = (bitOff * area.invBlockBits) | 0;
-    const eIndex = ((bitOff + bits - 1) * area.invBlockBits) | 0;
-    const sOff = bitOff & (bb - 1);
-    const eOff = ((bitOff + bits - 1) & (bb - 1)) + 1;
+    const sIndex = pcpuOffToBlockIndex(area, bitOff);
+    const eIndex = pcpuOffToBlockIndex(area, bitOff + bits - 1);
+    const sOff = pcpuOffToBlockOff(area, bitOff);
+    const eOff = pcpuOffToBlockOff(area, bitOff + bits - 1) + 1;
     const sBase = sIndex * bb;
     const eBase = eIndex * bb;
 
@@ -670,10 +687,10 @@ export class PcpuBitmapAllocator implements AreaAllocator {
     const bb = this.blockBits;
     let nrEmptyPages = 0;
 
-    const sIndex = (bitOff * area.invBlockBits) | 0;
-    const eIndex = ((bitOff + bits - 1) * area.invBlockBits) | 0;
-    const sOff = bitOff & (bb - 1);
-    let eOff = ((bitOff + bits - 1) & (bb - 1)) + 1;
+    const sIndex = pcpuOffToBlockIndex(area, bitOff);
+    const eIndex = pcpuOffToBlockIndex(area, bitOff + bits - 1);
+    const sOff = pcpuOffToBlockOff(area, bitOff);
+    let eOff = pcpuOffToBlockOff(area, bitOff + bits - 1) + 1;
     const sBase = sIndex * bb;
     const eBase = eIndex * bb;
 
