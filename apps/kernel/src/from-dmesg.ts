@@ -575,16 +575,89 @@ function archCandidates(
 }
 
 /**
+ * A uniprocessor log: mm/percpu.c's !CONFIG_SMP setup_per_cpu_areas built
+ * one unit of roundup_pow_of_two(max(PCPU_MIN_UNIT_SIZE,
+ * PERCPU_DYNAMIC_RESERVE)) bytes, all dynamic, and pcpu_setup_first_chunk
+ * dumped it. Every arch's UP kernel runs that code, so the lines name
+ * neither the arch nor the word size: the arch the log names, else arm
+ * (the commonest uniprocessor build), then the others that build !SMP.
+ */
+function upFromDmesg(f: DmesgPercpuFacts, text: string, registry: KernelRegistry): DmesgReproduction {
+  const unit = f.unitSize!;
+  /* PCPU_MIN_UNIT_SIZE is PFN_ALIGN(32K): a unit above 32K is one page of a bigger size. */
+  const pageSize = unit > 32768 ? unit : 4096;
+  const hint = dmesgArchHint(text);
+  const order: [string, 32 | 64][] = [];
+  if (hint !== null) {
+    const generic = ["mips", "ppc64", "riscv64", "loongarch64"].includes(hint.arch);
+    order.push(
+      generic
+        ? ["generic", hint.bits ?? 32]
+        : [hint.arch, hint.arch === "arm" || hint.arch === "i386" || hint.arch === "sparc32" ? 32 : 64],
+    );
+  }
+  order.push(["arm", 32], ["i386", 32], ["sparc32", 32], ["x86_64", 64], ["generic", 32], ["generic", 64]);
+  const eras = eraCandidates(f);
+  let closest: Attempt | null = null;
+  for (const [arch, bits] of order) {
+    const def = registry.arches.find((a) => a.name === arch);
+    if (def === undefined || !def.bitsChoices.includes(bits) || !def.pageShifts.includes(Math.log2(pageSize)))
+      continue;
+    for (const era of eras.filter((e) => (def.upEras as readonly string[]).includes(e))) {
+      const config: Record<string, unknown> = { arch, era, smp: false };
+      if (def.bitsChoices.length > 1) config.bits = bits;
+      if (def.pageShifts.length > 1 && (pageSize !== 2 ** def.pageShift || arch === "generic"))
+        config.pageSize = kib(pageSize);
+      const a = attempt(config as KernelConfig, f, registry);
+      if ("error" in a) continue;
+      if (a.diff !== null) {
+        closest ??= a;
+        continue;
+      }
+      const notes = [
+        `a uniprocessor (!CONFIG_SMP) kernel: mm/percpu.c's UP setup_per_cpu_areas built one unit of roundup_pow_of_two(max(PCPU_MIN_UNIT_SIZE, PERCPU_DYNAMIC_RESERVE)) = ${unit} bytes, all dynamic (s0 r0)`,
+        hint !== null && order[0]![0] === arch
+          ? `the log names the arch (${JSON.stringify(hint.line)})`
+          : `the lines name neither the arch nor the word size (every arch's UP kernel runs this setup): ${arch}${arch === "generic" ? ` (${bits}-bit)` : ""}, ${arch === "arm" ? "the commonest uniprocessor build, " : ""}prints them`,
+      ];
+      if (pageSize === 4096)
+        notes.push(
+          "PAGE_SIZE is open up to 32K (the unit is PCPU_MIN_UNIT_SIZE whatever the page): 4K assumed",
+        );
+      if (f.prefix === null && f.setup === null && eras.length > 1)
+        notes.push(`the era is open (the dump lines are the same in every era): ${era} assumed`);
+      return {
+        config: a.config,
+        logLines: f.lines.map((l) => l.text),
+        bootLines: a.bootLines,
+        notes,
+        baseReproduced: null,
+      };
+    }
+  }
+  if (closest !== null)
+    throw new FromDmesgError(
+      `no uniprocessor kernel this build carries prints these lines; the closest (${closest.config.arch} ${closest.config.era}) differs at\n  log:   ${closest.diff!.log}\n  model: ${closest.diff!.boot}`,
+    );
+  throw new FromDmesgError("no arch of this build builds a uniprocessor kernel with these sizes");
+}
+
+/**
  * The config that reproduces a boot log's percpu lines.
  * @throws FromDmesgError when no kernel of the registry reproduces them (the message says why)
  */
 export function configFromDmesg(text: string, registry: KernelRegistry): DmesgReproduction {
   const f = parseDmesgPercpu(text);
   const notes: string[] = [];
-  if (f.staticSize === 0 && f.reservedSize === 0 && f.unitSize === f.atomSize && f.unitsPerAlloc === 1)
-    throw new FromDmesgError(
-      `a !CONFIG_SMP kernel's first chunk (s0 r0 d${f.dynSize} u${f.unitSize}: mm/percpu.c's uniprocessor setup_per_cpu_areas): the model builds SMP kernels only`,
-    );
+  /* mm/percpu.c's !CONFIG_SMP setup: one unit, all dynamic, no summary line (no embed or page first chunk). */
+  const up =
+    f.fc === null &&
+    f.staticSize === 0 &&
+    f.reservedSize === 0 &&
+    f.unitSize === f.atomSize &&
+    f.unitSize === f.dynSize &&
+    f.unitsPerAlloc === 1;
+  if (up) return upFromDmesg(f, text, registry);
   /* CPUs: nr_cpu_ids, else the group lines, else unknown. */
   const groupCpus = f.groups === null ? null : f.groups.reduce((n, g) => n + g.length, 0);
   if (f.setup !== null && groupCpus !== null && groupCpus !== f.setup.nrCpuIds)

@@ -50,7 +50,6 @@ function expectedArch(rec: BootLogRecord): { arch: string; bits: 32 | 64 } {
 
 describe("from-dmesg: every real boot log of the golden tests, from the log text alone", () => {
   for (const rec of BOOT_LOGS) {
-    if (rec.id === "rpi-up-3.6") continue;
     it(`${rec.id}: boot --config on the derived config prints the log's percpu lines`, () => {
       const r = configFromDmesg(noise(rec.raw), ALL_DEFINITIONS);
       const k = bootKernel(r.config);
@@ -64,7 +63,10 @@ describe("from-dmesg: every real boot log of the golden tests, from the log text
       if (r.baseReproduced === false) expect(mine.map(strip)).toEqual(log.map(strip));
       else expect(mine).toEqual(log);
       /* What the log states is in the config, in numbers. */
-      if (rec.partial !== "group-lines-only") {
+      /* A !CONFIG_SMP kernel: no static area; the config says smp off, the kernel has one CPU. */
+      expect(k.config.smp).toBe(rec.id !== "rpi-up-3.6");
+      if (!k.config.smp) expect(k.config.staticSize).toBe(rec.inputs.staticSize);
+      else if (rec.partial !== "group-lines-only") {
         expect(r.config.staticSize).toBe(rec.inputs.staticSize);
         expect(r.config.reservedSize).toBe(rec.inputs.reservedSize);
       }
@@ -188,11 +190,24 @@ describe("from-dmesg: every real boot log of the golden tests, from the log text
     expect(r.notes[0]).toMatch(/the atom 16K is the generic setup's PAGE_SIZE/);
   });
 
-  it("refuses the uniprocessor log (the model builds SMP kernels only), with the reason", () => {
+  it("reproduces the uniprocessor log with a !CONFIG_SMP kernel, and says what the lines leave open", () => {
     const rec = BOOT_LOGS.find((r) => r.id === "rpi-up-3.6")!;
-    expect(() => configFromDmesg(rec.raw.join("\n"), ALL_DEFINITIONS)).toThrow(
-      /!CONFIG_SMP.*SMP kernels only/,
+    const r = configFromDmesg(rec.raw.join("\n"), ALL_DEFINITIONS);
+    expect(r.config).toEqual({ arch: "arm", era: "v6", smp: false });
+    expect(r.notes).toEqual([
+      /* roundup_pow_of_two(max(32K, 20K)) */
+      "a uniprocessor (!CONFIG_SMP) kernel: mm/percpu.c's UP setup_per_cpu_areas built one unit of roundup_pow_of_two(max(PCPU_MIN_UNIT_SIZE, PERCPU_DYNAMIC_RESERVE)) = 32768 bytes, all dynamic (s0 r0)",
+      "the lines name neither the arch nor the word size (every arch's UP kernel runs this setup): arm, the commonest uniprocessor build, prints them",
+      "PAGE_SIZE is open up to 32K (the unit is PCPU_MIN_UNIT_SIZE whatever the page): 4K assumed",
+      "the era is open (the dump lines are the same in every era): v6 assumed",
+    ]);
+    expect(r.bootLines).toEqual(["pcpu-alloc: s0 r0 d32768 u32768 alloc=1*32768", "pcpu-alloc: [0] 0"]);
+    /* A UP log of an arch the rest of the log names: the i386 UP kernel prints the same two lines. */
+    const i386 = configFromDmesg(
+      ["Linux version 3.6.0 (root@host) (gcc version 4.7 (i686-pc-linux-gnu))", ...rec.raw].join("\n"),
+      ALL_DEFINITIONS,
     );
+    expect(i386.config).toMatchObject({ arch: "i386", smp: false });
   });
 });
 
