@@ -61,6 +61,25 @@ describe("a uniprocessor (!CONFIG_SMP) kernel", () => {
     expect(k.percpu.free(last)).toBe(true);
   });
 
+  it("puts the all-dynamic first chunk on the free slot: freed empty, pcpu_balance_free WARNs on it", () => {
+    /*
+     * On UP the first chunk's free bytes are the whole unit, so pcpu_chunk_slot()
+     * gives pcpu_free_slot; pcpu_balance_free() checks WARN_ON(chunk->immutable)
+     * on every free-slot chunk. A real UP kernel keeps its boot-time allocations,
+     * so this takes freeing everything, as here.
+     */
+    const k = bootKernel({ arch: "arm", smp: false, trace: false, stats: false });
+    expect(k.pcpu.firstChunk.slot).toBe(k.pcpu.freeSlot);
+    const ptrs = [];
+    for (let i = 0; i < 1200; i++) ptrs.push(k.percpu.alloc(64, 8)!);
+    expect(k.counters.chunks).toBe(3);
+    for (const p of ptrs) k.percpu.free(p);
+    k.runWork();
+    expect(
+      k.dmesg().some((l) => /^WARNING: CPU: 0 PID: \d+ at mm\/percpu\.c:\d+ pcpu_balance_free\+/.test(l)),
+    ).toBe(true);
+  });
+
   it("x86_64 !SMP: no setup_percpu line (arch/x86's setup_percpu.c is SMP-only), the same UP dump", () => {
     const k = bootKernel({ arch: "x86_64", smp: false, trace: false });
     expect(percpuLines(k.dmesg())).toEqual([
