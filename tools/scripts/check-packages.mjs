@@ -1,11 +1,24 @@
 #!/usr/bin/env node
 // Checks that every workspace package has the same shape (STYLE.md, rule 9),
 // so dozens of packages never drift. Exits 1 and lists every problem found.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { workspacePackages } from "./workspace.mjs";
 
 const problems = [];
+const TEST_RUNNERS = /^(vitest|jest|@vitest\/.*|@jest\/.*|mocha)$/;
+
+/** The .ts/.js files under a directory. */
+function sourceFiles(root) {
+  if (!existsSync(root)) return [];
+  const out = [];
+  for (const e of readdirSync(root, { withFileTypes: true })) {
+    const p = join(root, e.name);
+    if (e.isDirectory()) out.push(...sourceFiles(p));
+    else if (/\.(ts|js|mjs)$/.test(e.name)) out.push(p);
+  }
+  return out;
+}
 const need = (cond, rel, msg) => {
   if (!cond) problems.push(`${rel}: ${msg}`);
 };
@@ -50,6 +63,19 @@ for (const { dir, rel, json } of workspacePackages()) {
   for (const [dep, range] of Object.entries({ ...json.dependencies, ...json.peerDependencies })) {
     if (dep.startsWith("@pcpu/"))
       need(String(range).startsWith("workspace:"), rel, `${dep} must use a workspace: range`);
+  }
+  // A published package needs no test runner: shipped suites take the caller's describe/it/expect.
+  const deps = { ...json.dependencies, ...json.peerDependencies, ...json.optionalDependencies };
+  for (const dep of Object.keys(deps)) {
+    need(!TEST_RUNNERS.test(dep), rel, `${dep}: a published package must not depend on a test runner`);
+  }
+  for (const file of sourceFiles(join(dir, "src"))) {
+    const text = readFileSync(file, "utf8");
+    need(
+      !/^\s*(import|export)[^;]*from\s+["'](vitest|jest|@jest\/globals)["']/m.test(text),
+      rel,
+      `${file.slice(dir.length + 1)} imports a test runner (published code takes the caller's describe/it/expect)`,
+    );
   }
 }
 

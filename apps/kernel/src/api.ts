@@ -109,6 +109,13 @@ export interface KernelConfig {
   /** CONFIG_MODULES (the 8K module reserve). Default on. */
   readonly modules?: boolean | string;
   /**
+   * CONFIG_SMP. Default on. Off: a uniprocessor kernel (one CPU, NR_CPUS 1,
+   * no NUMA, percpu-km, no static percpu area) whose setup_per_cpu_areas
+   * is mm/percpu.c's UP one: one unit of roundup_pow_of_two(max(32K,
+   * PERCPU_DYNAMIC_RESERVE)), all dynamic, percpu pointers equal to addresses.
+   */
+  readonly smp?: boolean | string;
+  /**
    * x86 CONFIG_CPUMASK_OFFSTACK: cpumasks sized by nr_cpu_ids (the
    * `nr_cpumask_bits:` of the setup_percpu line). Default: on when NR_CPUS > 512 (MAXSMP).
    */
@@ -169,6 +176,8 @@ export interface ResolvedKernelConfig {
   readonly era: PcpuEra;
   readonly nrCpus: number;
   readonly modules: boolean;
+  /** CONFIG_SMP. */
+  readonly smp: boolean;
   /** null: the arch decides (x86: NR_CPUS > 512). */
   readonly cpumaskOffstack: boolean | null;
   readonly seed: number;
@@ -223,6 +232,8 @@ export interface KernelArchDefinition {
   /** First-chunk allocators built in (NEED_PER_CPU_EMBED/PAGE_FIRST_CHUNK). */
   readonly firstChunks: readonly ("embed" | "page")[];
   readonly eras: readonly PcpuEra[];
+  /** The eras in which the arch builds a uniprocessor (!CONFIG_SMP) kernel. */
+  readonly upEras: readonly PcpuEra[];
   readonly defaultStaticSize: number;
   readonly memPerNodeDefault: number;
   /** Largest memPerNode x nodes the machine layout accepts. */

@@ -57,6 +57,7 @@ export const CONFIG_KEYS = [
   "era",
   "nrCpus",
   "modules",
+  "smp",
   "cpumaskOffstack",
   "seed",
   "trace",
@@ -317,6 +318,8 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
   const arch = oneOf<ArchName>("arch", c.arch, ARCH_NAMES);
   const def = lookup(arch);
   if (def === undefined) throw new ConfigError("arch", `${arch} is not built into this kernel build`);
+  const smp = c.smp === undefined ? true : boolOf("smp", c.smp);
+  if (!smp) return resolveUp(input, c, def);
 
   const cpus = intOf("cpus", c.cpus, 1);
   if (cpus > def.nrCpusMax) {
@@ -463,6 +466,7 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
     era,
     nrCpus,
     modules,
+    smp: true,
     cpumaskOffstack,
     seed,
     trace,
@@ -472,6 +476,71 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
     fixPopulatedOvercount,
     checkFree,
   };
+}
+
+/**
+ * A uniprocessor (!CONFIG_SMP) config: one CPU, NR_CPUS 1, no NUMA,
+ * percpu-km (CONFIG_NEED_PER_CPU_KM), no static percpu area, and none of
+ * the first-chunk knobs the UP setup_per_cpu_areas does not take.
+ * @throws ConfigError naming a setting a UP kernel cannot have
+ */
+function resolveUp(input: KernelConfig, c: KernelConfig, def: KernelArchDefinition): ResolvedKernelConfig {
+  const arch = def.name;
+  const era = c.era;
+  if (!isPcpuEra(era)) throw new ConfigError("era", `${shown(era)} is not one of ${PCPU_ERAS.join(", ")}`);
+  if (!def.eras.includes(era))
+    throw new ConfigError("era", `${arch} models the eras ${def.eras.join(", ")}, not ${era}`);
+  if (!def.upEras.includes(era))
+    throw new ConfigError("smp", `${arch} always builds SMP in ${era} (its Kconfig has SMP def_bool y)`);
+  const one = (k: "cpus" | "nrCpus") => {
+    if (input[k] !== undefined && intOf(k, input[k], 1) !== 1)
+      throw new ConfigError(
+        k,
+        `a uniprocessor kernel (smp off) has exactly one CPU, not ${String(input[k])}`,
+      );
+  };
+  one("cpus");
+  one("nrCpus");
+  if (input.numa !== undefined && boolOf("numa", input.numa))
+    throw new ConfigError("numa", "CONFIG_NUMA depends on CONFIG_SMP");
+  if (input.nodes !== undefined && input.nodes !== "0")
+    throw new ConfigError(
+      "nodes",
+      `a uniprocessor kernel has one node with CPU 0, not ${shown(input.nodes)}`,
+    );
+  const population = oneOf<PopulationName>("population", input.population ?? "km", POPULATION_NAMES);
+  if (population !== "km")
+    throw new ConfigError(
+      "population",
+      "a uniprocessor kernel runs percpu-km (CONFIG_NEED_PER_CPU_KM depends on !SMP)",
+    );
+  if (input.percpuAlloc !== undefined && input.percpuAlloc !== "auto")
+    throw new ConfigError("percpuAlloc", "percpu_alloc= exists only in SMP kernels");
+  for (const k of ["staticSize", "reservedSize", "dynSize", "atomSize"] as const) {
+    const v = input[k];
+    if (v !== undefined && v !== null && sizeOf(k, v) !== 0)
+      throw new ConfigError(
+        k,
+        k === "staticSize"
+          ? "a uniprocessor kernel has no static percpu area (DEFINE_PER_CPU variables are ordinary variables)"
+          : "the uniprocessor setup_per_cpu_areas takes no first-chunk sizes",
+      );
+  }
+  const smpOnly = {
+    ...c,
+    cpus: 1,
+    nrCpus: 1,
+    numa: false,
+    nodes: "0",
+    population,
+    percpuAlloc: "auto",
+    smp: true,
+  };
+  for (const k of ["staticSize", "reservedSize", "dynSize", "atomSize"] as const)
+    delete (smpOnly as Record<string, unknown>)[k];
+  /* Everything else (page size, memory, allocator, switches) is checked as for an SMP kernel. */
+  const r = resolveConfig(smpOnly as KernelConfig, (n) => (n === arch ? def : undefined));
+  return { ...r, smp: false, staticSize: 0 };
 }
 
 /**

@@ -9,13 +9,22 @@
  * nodes (the group lines), sizes and era, then boots candidate kernels and
  * keeps the first one whose own lines are the log's.
  *
- * The percpu lines do not name the arch: the generic setup_per_cpu_areas
- * (arm, arm64, mips, ...) prints the same lines on every arch that uses it,
- * so a log of an arch the model lacks is reproduced by one that runs the
- * same code with the same word size. The `@%p` base of the older formats is
- * matched by sizing the machine's memory when it is a raw address the
- * model's layout can reach; a hashed-pointer placeholder (`(ptrval)`) or an
- * address outside the model's direct map is reported as not reproduced.
+ * PAGE_SIZE follows from the summary line: the embed line prints
+ * PFN_DOWN(size_sum) pages for s + r + d = size_sum bytes, the page line
+ * names it. The percpu lines do not name the arch: the generic
+ * setup_per_cpu_areas (arm, arm64, mips, riscv, ...) prints the same lines
+ * on every arch that uses it. The arch is taken, in this order, from the
+ * rest of the log (the `Linux version` toolchain triplet or release, lines
+ * only one arch prints such as mips' `CPU0 revision is:`), from the `@%p`
+ * base's address range (ppc64's linear map at 0xc000..., mips64's XKPHYS,
+ * s390's 1:1 map), from ppc64's 1M atom with 64K pages, from x86's
+ * setup_percpu line and 2M atom, and otherwise the most common arch with
+ * that word and page size (arm64, arm). ppc64 and mips have no package: the
+ * generic arch with the word and page size stands in. The `@%p` base of the
+ * older formats is matched by sizing the machine's memory when it is a raw
+ * address the model's layout can reach; a hashed-pointer placeholder
+ * (`(ptrval)`) or an address outside the model's direct map is reported as
+ * not reproduced. Each guess is a note.
  */
 
 import type { KernelConfig } from "./api.js";
@@ -55,6 +64,10 @@ export interface DmesgPercpuFacts {
   } | null;
   /** The first chunk allocator of the summary line. */
   readonly fc: "embed" | "page" | null;
+  /** The `N pages/cpu` count of the summary line. */
+  readonly pagesPerCpu: number | null;
+  /** The page size the page first chunk's line names (`N 16K pages/cpu`), in bytes. */
+  readonly namedPageSize: number | null;
   /** The `@%p` text, when the summary line has one. */
   readonly base: string | null;
   readonly staticSize: number | null;
@@ -77,6 +90,13 @@ const PAGE_RE = /^(percpu|PERCPU): (\d+) (\d+[kKMG]) pages\/cpu (?:@(.+?) )?s(\d
 const WASTE_RE = /^(percpu|PERCPU): wasting (\d+) pages per chunk$/;
 const ALLOC_RE = /^pcpu-alloc: s(\d+) r(\d+) d(\d+) u(\d+) alloc=(\d+)\*(\d+)$/;
 const GROUP_RE = /^pcpu-alloc: (\[\d+\].*)$/;
+
+/** `4K`, `16K`, `64K`, `1M` (the `%luK` of pcpu_page_first_chunk's line) in bytes. */
+function sizeToken(t: string): number {
+  const n = Number(t.slice(0, -1));
+  const unit = t.slice(-1).toUpperCase();
+  return n * (unit === "K" ? 1024 : unit === "M" ? 2 ** 20 : 2 ** 30);
+}
 
 /** The percpu line in a raw log line (after any timestamp / syslog prefix), or null. */
 function percpuText(raw: string): string | null {
@@ -132,6 +152,8 @@ export function parseDmesgPercpu(text: string): DmesgPercpuFacts {
   let setup: DmesgPercpuFacts["setup"] = null;
   let prefix: DmesgPercpuFacts["prefix"] = null;
   let fc: DmesgPercpuFacts["fc"] = null;
+  let pagesPerCpu: number | null = null;
+  let namedPageSize: number | null = null;
   let base: string | null = null;
   let s: number | null = null;
   let r: number | null = null;
@@ -156,6 +178,7 @@ export function parseDmesgPercpu(text: string): DmesgPercpuFacts {
     } else if ((m = EMBED_RE.exec(t))) {
       prefix = m[1] === "PERCPU" ? "PERCPU: " : "percpu: ";
       fc = "embed";
+      pagesPerCpu = Number(m[2]);
       base = m[3] ?? null;
       s = Number(m[4]);
       r = Number(m[5]);
@@ -164,6 +187,8 @@ export function parseDmesgPercpu(text: string): DmesgPercpuFacts {
     } else if ((m = PAGE_RE.exec(t))) {
       prefix = m[1] === "PERCPU" ? "PERCPU: " : "percpu: ";
       fc = "page";
+      pagesPerCpu = Number(m[2]);
+      namedPageSize = sizeToken(m[3]!);
       base = m[4] ?? null;
       s = Number(m[5]);
       r = Number(m[6]);
@@ -214,6 +239,8 @@ export function parseDmesgPercpu(text: string): DmesgPercpuFacts {
     prefix,
     setup,
     fc,
+    pagesPerCpu,
+    namedPageSize,
     base,
     staticSize: s,
     reservedSize: r,
@@ -339,24 +366,280 @@ function eraCandidates(f: DmesgPercpuFacts): string[] {
   return ["v6", "v5.14", "v4.14", "v3.18", "v2.6.32"];
 }
 
-/** The arches to try, most likely first. */
-function archCandidates(f: DmesgPercpuFacts, registry: KernelRegistry): string[] {
-  const have = registry.arches.map((a) => a.name as string);
-  const bits = bitsOfBase(f.base);
-  const x86 = f.setup !== null || (f.atomSize !== null && f.atomSize >= 2 ** 21);
-  let order: string[];
-  if (x86) order = bits === 32 ? ["i386", "x86_64"] : ["x86_64", "i386"];
-  else if (bits === 32) order = ["arm", "sparc32", "i386", "x86_64", "s390"];
-  else if (bits === 64) order = ["s390", "x86_64", "arm", "sparc32", "i386"];
-  else {
-    /* The generic setup asks PERCPU_DYNAMIC_RESERVE: 20K on 32-bit, 28K on 64-bit; d is that plus the page rounding. */
-    const d = f.dynSize;
-    const is32 = d !== null && d >= 20480 && d < 20480 + 4096;
-    order = is32
-      ? ["arm", "sparc32", "s390", "x86_64", "i386"]
-      : ["s390", "arm", "sparc32", "x86_64", "i386"];
+/**
+ * PAGE_SIZE as the log shows it, most likely first. pcpu_embed_first_chunk
+ * prints `PFN_DOWN(size_sum)` pages for s + r + d = size_sum bytes (page
+ * aligned), so the page is (s + r + d) / N; pcpu_page_first_chunk's line
+ * names it. A log without a summary line shows only the atom: the generic
+ * setup's atom is PAGE_SIZE, so a 8K .. 256K atom is tried as the page too.
+ */
+function pageSizeCandidates(f: DmesgPercpuFacts): { sizes: number[]; how: string | null } {
+  if (f.fc === "page" && f.namedPageSize !== null) return { sizes: [f.namedPageSize], how: null };
+  if (f.fc === "embed" && f.pagesPerCpu !== null && f.pagesPerCpu > 0 && f.dynSize !== null) {
+    const sum = f.staticSize! + f.reservedSize! + f.dynSize;
+    const page = sum / f.pagesPerCpu;
+    if (Number.isInteger(page) && page >= 4096 && page <= 2 ** 18 && (page & (page - 1)) === 0)
+      return {
+        sizes: [page],
+        how:
+          page === 4096
+            ? null
+            : `PAGE_SIZE ${page / 1024}K: the summary line's s+r+d = ${sum} bytes are ${f.pagesPerCpu} pages/cpu`,
+      };
+    /* Not a whole number of pages: no kernel prints it; the attempts name the line. */
+    return { sizes: [4096], how: null };
   }
-  return order.filter((a) => have.includes(a));
+  const atom = f.atomSize;
+  if (f.fc === null && atom !== null && atom > 4096 && atom <= 2 ** 18)
+    return {
+      sizes: [atom, 4096],
+      how: `the log does not print PAGE_SIZE (no summary line): the atom ${atom / 1024}K is the generic setup's PAGE_SIZE`,
+    };
+  return { sizes: [4096], how: null };
+}
+
+/**
+ * The arch an `@%p` base address belongs to, when its layout names one:
+ * ppc64's linear map starts at 0xc000000000000000, mips64's XKPHYS spans
+ * 0x8000000000000000 .. 0xbfffffffffffffff, s390 maps memory 1:1 from 0,
+ * arm64 and x86_64 live in the top 0xffff... half.
+ */
+function baseArch(base: string | null): "ppc64" | "mips64" | "s390" | "ffff" | null {
+  if (base === null || !/^[0-9a-f]{16}$/i.test(base)) return null;
+  const top = Number.parseInt(base[0]!, 16);
+  if (top === 0xc) return "ppc64";
+  if (top >= 8 && top <= 0xb) return "mips64";
+  if (/^ffff/i.test(base)) return "ffff";
+  if (/^00000/.test(base)) return "s390";
+  return null;
+}
+
+/** An arch the non-percpu lines of the log name, with the word size when they give it. */
+export interface DmesgArchHint {
+  /** The kernel's arch (`mips` and `ppc64` have no package: the generic arch stands in). */
+  readonly arch:
+    | "x86_64"
+    | "i386"
+    | "arm"
+    | "arm64"
+    | "s390"
+    | "sparc32"
+    | "mips"
+    | "ppc64"
+    | "riscv64"
+    | "loongarch64";
+  readonly bits: 32 | 64 | null;
+  /** The line that names it (prefix dropped), for the notes. */
+  readonly line: string;
+}
+
+const HINTS: readonly [RegExp, DmesgArchHint["arch"], 32 | 64 | null][] = [
+  /* The toolchain triplet or release suffix of `Linux version ...`, most specific first. */
+  [/Linux version .*\b(?:aarch64|arm64)\b/i, "arm64", 64],
+  [/Linux version .*\b(?:mips64(?:el)?|mipsisa64\w*)\b/i, "mips", 64],
+  [/Linux version .*\bmips(?:el)?\b/i, "mips", null],
+  [/Linux version .*\b(?:powerpc64(?:le)?|ppc64(?:le)?)\b/i, "ppc64", 64],
+  [/Linux version .*\briscv64\b/i, "riscv64", 64],
+  [/Linux version .*\bloongarch64\b/i, "loongarch64", 64],
+  [/Linux version .*\bs390x?\b/i, "s390", 64],
+  [/Linux version .*\b(?:x86_64|amd64)\b/i, "x86_64", 64],
+  [/Linux version .*\bi[3-6]86\b/i, "i386", 32],
+  [/Linux version .*\b(?:arm(?:v[4-7]\w*)?-|armhf|armel|gnueabi)/i, "arm", 32],
+  /* Lines only one arch prints. */
+  [/CPU0 revision is: /, "mips", null],
+  [/CPU: ARMv[4-7]/, "arm", 32],
+  [/CPU features: detected: /, "arm64", 64],
+  [/Using (?:PowerNV|pSeries) machine description/, "ppc64", 64],
+];
+
+/** The arch the rest of the log names (`Linux version` triplet, arch-only lines), or null. */
+export function dmesgArchHint(text: string): DmesgArchHint | null {
+  for (const raw of text.split("\n")) {
+    if (percpuText(raw) !== null) continue;
+    for (const [re, arch, bits] of HINTS) {
+      const m = re.exec(raw);
+      if (m) {
+        const at = raw.search(/Linux version|CPU0 revision|CPU: ARM|CPU features|Using /);
+        return { arch, bits, line: raw.slice(Math.max(0, at)).trim().slice(0, 100) };
+      }
+    }
+  }
+  return null;
+}
+
+/** A kernel to try: an arch of the build with the page and word size the log implies. */
+interface ArchCandidate {
+  readonly arch: string;
+  readonly pageSize: number;
+  readonly bits: 32 | 64;
+  /** Why this arch, for the notes; null when the lines name it (x86's setup_percpu line). */
+  readonly why: string | null;
+}
+
+const kib = (n: number) => `${n / 1024}K`;
+
+/** The arches to try, most likely first. */
+function archCandidates(
+  f: DmesgPercpuFacts,
+  registry: KernelRegistry,
+  pageSize: number,
+  hint: DmesgArchHint | null,
+): ArchCandidate[] {
+  const out: ArchCandidate[] = [];
+  const add = (arch: string, bits: 32 | 64, why: string | null) => {
+    const d = registry.arches.find((a) => a.name === arch);
+    if (d === undefined || !d.bitsChoices.includes(bits) || !d.pageShifts.includes(Math.log2(pageSize)))
+      return;
+    if (out.some((c) => c.arch === arch && c.bits === bits)) return;
+    out.push({ arch, pageSize, bits, why });
+  };
+  const where = baseArch(f.base);
+  const bits = bitsOfBase(f.base);
+  const page = kib(pageSize);
+  /* The generic setup asks PERCPU_DYNAMIC_RESERVE: 20K on 32-bit, 28K on 64-bit; with 4K pages d is that plus the page rounding. */
+  const d = f.dynSize;
+  const is32 =
+    bits === 32 || (bits === null && pageSize === 4096 && d !== null && d >= 20480 && d < 20480 + 4096);
+  const generic = (b: 32 | 64, why: string) => add("generic", b, why);
+  const stands = (arch: string, b: 32 | 64) =>
+    `${arch} has no package: the generic arch (${b}-bit, ${page} pages, mm/percpu.c's embed setup) with the log's sizes stands in for it`;
+  const same = (arch: string) =>
+    `the percpu lines do not name the arch: ${arch} runs the generic embed setup with ${page} pages and page-sized atoms and prints them`;
+  if (hint !== null) {
+    const named = `the log names the arch (${JSON.stringify(hint.line)})`;
+    if (
+      hint.arch === "mips" ||
+      hint.arch === "ppc64" ||
+      hint.arch === "riscv64" ||
+      hint.arch === "loongarch64"
+    ) {
+      const b = hint.bits ?? bits ?? (is32 ? 32 : 64);
+      generic(b, `${named}: ${stands(hint.arch, b)}`);
+    } else {
+      add(hint.arch, hint.arch === "arm" || hint.arch === "i386" || hint.arch === "sparc32" ? 32 : 64, named);
+    }
+  }
+  if (where === "ppc64")
+    generic(
+      64,
+      `the base @${f.base} is in ppc64's linear map (PAGE_OFFSET 0xc000000000000000): ${stands("ppc64", 64)}`,
+    );
+  if (where === "mips64") generic(64, `the base @${f.base} is in mips64's XKPHYS: ${stands("mips64", 64)}`);
+  if (f.atomSize !== null && f.atomSize === 2 ** 20 && pageSize === 65536)
+    generic(
+      64,
+      `a 1M atom with 64K pages is ppc64's setup_per_cpu_areas (hash MMU, 16M linear pages, no reserved region): ${stands("ppc64", 64)}`,
+    );
+  if (pageSize === 4096) {
+    const x86 = f.setup !== null || (f.atomSize !== null && f.atomSize >= 2 ** 21);
+    if (x86) {
+      for (const a of bits === 32 ? ["i386", "x86_64"] : ["x86_64", "i386"])
+        add(a, a === "i386" ? 32 : 64, null);
+    }
+    const sixtyFour = [...(where === "s390" ? ["s390", "arm64"] : ["arm64", "s390"]), "x86_64"];
+    const thirtyTwo = ["arm", "sparc32", "i386"];
+    for (const a of is32 ? [...thirtyTwo, ...sixtyFour] : [...sixtyFour, ...thirtyTwo]) {
+      const b = a === "arm" || a === "sparc32" || a === "i386" ? 32 : 64;
+      add(
+        a,
+        b,
+        a === "arm"
+          ? `${same("arm")} (32-bit mips prints the same lines)`
+          : a === "arm64"
+            ? `${same("arm64")} (riscv64, loongarch64 and mips64 with 4K pages print the same lines)`
+            : a === "s390" || a === "sparc32"
+              ? same(a)
+              : null,
+      );
+    }
+    generic(
+      is32 ? 32 : 64,
+      `no arch of the build with ${page} pages prints these lines: the generic arch does`,
+    );
+    generic(
+      is32 ? 64 : 32,
+      `no arch of the build with ${page} pages prints these lines: the generic arch does`,
+    );
+    return out;
+  }
+  if (bits !== 32)
+    add(
+      "arm64",
+      64,
+      `${same("arm64")} (${pageSize === 16384 ? "mips64 and loongarch64 with 16K pages print" : "ppc64 with a 4K linear map prints"} the same lines)`,
+    );
+  const noArch = `the generic arch with ${page} pages prints these lines (no arch of the build with ${page} pages does in this era)`;
+  generic(bits ?? 64, noArch);
+  generic(bits === 64 ? 32 : bits === 32 ? 64 : 32, noArch);
+  return out;
+}
+
+/**
+ * A uniprocessor log: mm/percpu.c's !CONFIG_SMP setup_per_cpu_areas built
+ * one unit of roundup_pow_of_two(max(PCPU_MIN_UNIT_SIZE,
+ * PERCPU_DYNAMIC_RESERVE)) bytes, all dynamic, and pcpu_setup_first_chunk
+ * dumped it. Every arch's UP kernel runs that code, so the lines name
+ * neither the arch nor the word size: the arch the log names, else arm
+ * (the commonest uniprocessor build), then the others that build !SMP.
+ */
+function upFromDmesg(f: DmesgPercpuFacts, text: string, registry: KernelRegistry): DmesgReproduction {
+  const unit = f.unitSize!;
+  /* PCPU_MIN_UNIT_SIZE is PFN_ALIGN(32K): a unit above 32K is one page of a bigger size. */
+  const pageSize = unit > 32768 ? unit : 4096;
+  const hint = dmesgArchHint(text);
+  const order: [string, 32 | 64][] = [];
+  if (hint !== null) {
+    const generic = ["mips", "ppc64", "riscv64", "loongarch64"].includes(hint.arch);
+    order.push(
+      generic
+        ? ["generic", hint.bits ?? 32]
+        : [hint.arch, hint.arch === "arm" || hint.arch === "i386" || hint.arch === "sparc32" ? 32 : 64],
+    );
+  }
+  order.push(["arm", 32], ["i386", 32], ["sparc32", 32], ["x86_64", 64], ["generic", 32], ["generic", 64]);
+  const eras = eraCandidates(f);
+  let closest: Attempt | null = null;
+  for (const [arch, bits] of order) {
+    const def = registry.arches.find((a) => a.name === arch);
+    if (def === undefined || !def.bitsChoices.includes(bits) || !def.pageShifts.includes(Math.log2(pageSize)))
+      continue;
+    for (const era of eras.filter((e) => (def.upEras as readonly string[]).includes(e))) {
+      const config: Record<string, unknown> = { arch, era, smp: false };
+      if (def.bitsChoices.length > 1) config.bits = bits;
+      if (def.pageShifts.length > 1 && (pageSize !== 2 ** def.pageShift || arch === "generic"))
+        config.pageSize = kib(pageSize);
+      const a = attempt(config as KernelConfig, f, registry);
+      if ("error" in a) continue;
+      if (a.diff !== null) {
+        closest ??= a;
+        continue;
+      }
+      const notes = [
+        `a uniprocessor (!CONFIG_SMP) kernel: mm/percpu.c's UP setup_per_cpu_areas built one unit of roundup_pow_of_two(max(PCPU_MIN_UNIT_SIZE, PERCPU_DYNAMIC_RESERVE)) = ${unit} bytes, all dynamic (s0 r0)`,
+        hint !== null && order[0]![0] === arch
+          ? `the log names the arch (${JSON.stringify(hint.line)})`
+          : `the lines name neither the arch nor the word size (every arch's UP kernel runs this setup): ${arch}${arch === "generic" ? ` (${bits}-bit)` : ""}, ${arch === "arm" ? "the commonest uniprocessor build, " : ""}prints them`,
+      ];
+      if (pageSize === 4096)
+        notes.push(
+          "PAGE_SIZE is open up to 32K (the unit is PCPU_MIN_UNIT_SIZE whatever the page): 4K assumed",
+        );
+      if (f.prefix === null && f.setup === null && eras.length > 1)
+        notes.push(`the era is open (the dump lines are the same in every era): ${era} assumed`);
+      return {
+        config: a.config,
+        logLines: f.lines.map((l) => l.text),
+        bootLines: a.bootLines,
+        notes,
+        baseReproduced: null,
+      };
+    }
+  }
+  if (closest !== null)
+    throw new FromDmesgError(
+      `no uniprocessor kernel this build carries prints these lines; the closest (${closest.config.arch} ${closest.config.era}) differs at\n  log:   ${closest.diff!.log}\n  model: ${closest.diff!.boot}`,
+    );
+  throw new FromDmesgError("no arch of this build builds a uniprocessor kernel with these sizes");
 }
 
 /**
@@ -366,10 +649,15 @@ function archCandidates(f: DmesgPercpuFacts, registry: KernelRegistry): string[]
 export function configFromDmesg(text: string, registry: KernelRegistry): DmesgReproduction {
   const f = parseDmesgPercpu(text);
   const notes: string[] = [];
-  if (f.staticSize === 0 && f.reservedSize === 0 && f.unitSize === f.atomSize && f.unitsPerAlloc === 1)
-    throw new FromDmesgError(
-      `a !CONFIG_SMP kernel's first chunk (s0 r0 d${f.dynSize} u${f.unitSize}: mm/percpu.c's uniprocessor setup_per_cpu_areas): the model builds SMP kernels only`,
-    );
+  /* mm/percpu.c's !CONFIG_SMP setup: one unit, all dynamic, no summary line (no embed or page first chunk). */
+  const up =
+    f.fc === null &&
+    f.staticSize === 0 &&
+    f.reservedSize === 0 &&
+    f.unitSize === f.atomSize &&
+    f.unitSize === f.dynSize &&
+    f.unitsPerAlloc === 1;
+  if (up) return upFromDmesg(f, text, registry);
   /* CPUs: nr_cpu_ids, else the group lines, else unknown. */
   const groupCpus = f.groups === null ? null : f.groups.reduce((n, g) => n + g.length, 0);
   if (f.setup !== null && groupCpus !== null && groupCpus !== f.setup.nrCpuIds)
@@ -409,10 +697,17 @@ export function configFromDmesg(text: string, registry: KernelRegistry): DmesgRe
   const eras = eraCandidates(f);
   let closest: Attempt | null = null;
   const refusals: string[] = [];
-  for (const arch of archCandidates(f, registry)) {
+  const pages = pageSizeCandidates(f);
+  const hint = dmesgArchHint(text);
+  const candidates = pages.sizes.flatMap((p) => archCandidates(f, registry, p, hint));
+  for (const cand of candidates) {
+    const arch = cand.arch;
     const def = registry.arches.find((a) => a.name === arch)!;
     for (const era of eras.filter((e) => (def.eras as readonly string[]).includes(e))) {
       const base: Record<string, unknown> = { arch, era, cpus, nodes };
+      if (def.bitsChoices.length > 1) base.bits = cand.bits;
+      if (def.pageShifts.length > 1 && (cand.pageSize !== 2 ** def.pageShift || arch === "generic"))
+        base.pageSize = kib(cand.pageSize);
       if (f.setup !== null) {
         base.nrCpus = f.setup.nrCpus;
         if (arch === "x86_64" || arch === "i386")
@@ -468,15 +763,20 @@ export function configFromDmesg(text: string, registry: KernelRegistry): DmesgRe
       }
       if (a.diff === null) {
         const baseReproduced = f.base === null ? null : a.baseEqual;
+        if (pages.how !== null && (pages.sizes.length === 1 || cand.pageSize !== 4096)) notes.push(pages.how);
+        if (cand.why !== null) notes.push(cand.why);
+        if (f.dynSize !== null && f.fc === "embed" && cand.pageSize > 4096) {
+          /* size_sum = PFN_ALIGN(s + r + dyn): every request in the last page prints the same d. */
+          const lowest = Math.max(0, f.dynSize - cand.pageSize + 1);
+          notes.push(
+            `the dynamic size the arch asked for is not printed: any request of ${lowest}..${f.dynSize} bytes rounds up to the same ${kib(cand.pageSize)} pages; the config asks the printed d${f.dynSize}`,
+          );
+        }
         if (baseReproduced === false)
           notes.push(
             /^[0-9a-f]+$/i.test(f.base!)
               ? `the log's base @${f.base} is outside what the model's ${arch} memory layout can place; the model prints @${a.bootBase}`
               : `the log's base @${f.base} is a hashed-pointer placeholder (%p before the random pool is ready, 4.15-4.20); the model prints the raw @${a.bootBase}`,
-          );
-        if (f.setup === null && (arch === "arm" || arch === "s390" || arch === "sparc32"))
-          notes.push(
-            `the percpu lines do not name the arch: ${arch} runs the generic setup_per_cpu_areas with the same word size and page size and prints them`,
           );
         return {
           config: a.config,

@@ -305,8 +305,14 @@ export function readKconfig(text: string): KconfigReadReport {
     out.cpus = 1;
     out.nrCpus = 1;
     out.numa ??= false;
+    out.smp = false;
   }
-  if (firstChunks.embed === false && firstChunks.page === false && out.percpuAlloc === undefined) {
+  if (
+    smp !== false &&
+    firstChunks.embed === false &&
+    firstChunks.page === false &&
+    out.percpuAlloc === undefined
+  ) {
     /* Neither NEED_PER_CPU_*_FIRST_CHUNK: the generic setup_per_cpu_areas, an embedding one. */
     out.percpuAlloc = "embed";
   }
@@ -346,7 +352,12 @@ export function toKconfig(c: KernelConfig): string {
       throw new ConfigError("arch", `unknown arch ${c.arch}`);
     lines.push(`${KCONFIG_ARCH_SYMBOLS[c.arch as ArchName]}=y`);
   }
-  if (c.percpuAlloc !== undefined) lines.push(`CONFIG_CMDLINE="percpu_alloc=${c.percpuAlloc}"`);
+  if (c.smp !== undefined) {
+    const on = c.smp === true || c.smp === "y" || c.smp === "on" || c.smp === "true";
+    lines.push(on ? "CONFIG_SMP=y" : "# CONFIG_SMP is not set");
+  }
+  if (c.percpuAlloc !== undefined && !(c.smp === false && c.percpuAlloc === "auto"))
+    lines.push(`CONFIG_CMDLINE="percpu_alloc=${c.percpuAlloc}"`);
   const numa =
     c.numa === undefined ? (typeof c.nodes === "string" ? c.nodes.includes(";") : undefined) : c.numa;
   if (numa !== undefined)

@@ -77,6 +77,12 @@ export function arm64FallbackLine(chosen: keyof typeof FC_NAMES, rc: number): st
 /** The arm64 arch with one page size. */
 export class Arm64Arch extends GenericArch<Arm64PercpuArch> {
   override readonly id = "arm64" as const;
+
+  /** arch/arm64/Kconfig: `config SMP def_bool y` (arm64 has no uniprocessor build). */
+  override smpRequired(_era: ArchEra): boolean {
+    return true;
+  }
+
   override readonly bits = 64 as const;
   override readonly pageShift: Arm64PageShift;
   /** arm64 was merged in 3.7; NUMA (and so the modelled setups) from 4.7: v4.14 onwards. */

@@ -110,6 +110,14 @@ export interface ArchConfig {
   readonly atomSize?: number;
   /** `CONFIG_MODULES` (default true). */
   readonly modules?: boolean;
+  /**
+   * `CONFIG_SMP` (default true). false: a uniprocessor kernel: one CPU,
+   * NR_CPUS 1, no NUMA, no static percpu area (percpu variables are plain
+   * variables), mm/percpu.c's UP setup_per_cpu_areas in place of the
+   * arch's, percpu pointers equal to addresses. Arches that always build
+   * SMP (`smpRequired`) refuse it.
+   */
+  readonly smp?: boolean;
   /** `CONFIG_RANDOM_KMALLOC_CACHES` (v6 only; default false). */
   readonly randomKmallocCaches?: boolean;
   /** x86 only: the CPU has PSE (2.6.32 era atom size); default true. */
@@ -127,6 +135,8 @@ export interface ResolvedArchConfig {
   /** The core generation the era runs (`v6.14` -> `v6`). */
   readonly pcpuEra: PcpuEra;
   readonly cpus: number;
+  /** `CONFIG_SMP`. */
+  readonly smp: boolean;
   readonly nodes: readonly (readonly number[])[];
   /** Node of each possible CPU. */
   readonly cpuToNode: readonly number[];
@@ -203,8 +213,8 @@ export interface ArchStaticSection {
 
 /** What setup_per_cpu_areas() did. */
 export interface ArchSetupResult {
-  /** The first-chunk allocator that built the first chunk. */
-  readonly fc: "embed" | "page";
+  /** The first-chunk allocator that built the first chunk ("up": mm/percpu.c's !CONFIG_SMP setup). */
+  readonly fc: "embed" | "page" | "up";
   /** `pcpu_chosen_fc` after percpu_alloc= and the arch's own override. */
   readonly chosen: PercpuAllocParam;
   /** Whether embed was tried and failed before page. */

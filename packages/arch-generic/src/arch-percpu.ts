@@ -58,14 +58,36 @@ export class ArchPercpu extends GenericPercpuArch {
     return this.wrap(p + off);
   }
 
-  /** `__addr_to_pcpu_ptr(addr)`. @kernel mm/percpu.c __addr_to_pcpu_ptr */
+  /**
+   * `__addr_to_pcpu_ptr(addr)`; the identity on a uniprocessor kernel.
+   * @kernel mm/percpu.c __addr_to_pcpu_ptr
+   */
   override addrToPcpuPtr(addr: number): PcpuPtr {
+    if (!this.smp) return this.wrap(addr) as PcpuPtr;
     return this.wrap(addr - this.pcpu.baseAddr + this.pcpu.section.perCpuStart) as PcpuPtr;
   }
 
-  /** `__pcpu_ptr_to_addr(ptr)`. @kernel mm/percpu.c __pcpu_ptr_to_addr */
+  /**
+   * `__pcpu_ptr_to_addr(ptr)`; the identity on a uniprocessor kernel.
+   * @kernel mm/percpu.c __pcpu_ptr_to_addr
+   */
   override pcpuPtrToAddr(ptr: PcpuPtr): number {
+    if (!this.smp) return this.wrap(ptr);
     return this.wrap(ptr + this.pcpu.baseAddr - this.pcpu.section.perCpuStart);
+  }
+
+  /** `CONFIG_SMP`: false once `uniprocessor()` ran. */
+  get smp(): boolean {
+    return this.pcpu.options.smp;
+  }
+
+  /**
+   * A !CONFIG_SMP kernel: `per_cpu_ptr(p, cpu)` and `this_cpu_ptr(p)` are
+   * `p` itself (include/linux/percpu-defs.h), so every offset is 0 and no
+   * CPU has a mechanism to publish one.
+   */
+  uniprocessor(): void {
+    this.perCpuOffsets.fill(0);
   }
 
   /**
@@ -91,8 +113,9 @@ export class ArchPercpu extends GenericPercpuArch {
     return this.perCpuOffsets[cpu]!;
   }
 
-  /** `__my_cpu_offset` of the current CPU, through the arch's mechanism. */
+  /** `__my_cpu_offset` of the current CPU, through the arch's mechanism (0 on UP: no offsets). */
   override myCpuOffset(): number {
+    if (!this.smp) return 0;
     return this.cpuOffsetOf(this.machine.ctx.cpu);
   }
 

@@ -17,6 +17,7 @@ import {
   type PcpuTraceSink,
   Percpu,
   type PopulationFactory,
+  setupPerCpuAreasUp,
 } from "@pcpu/percpu";
 import type { ArchConfig, ArchSetupResult, ArchStaticSection, ResolvedArchConfig } from "./api.js";
 import type { ArchPercpu } from "./arch-percpu.js";
@@ -73,12 +74,13 @@ export function bootArch<A extends ArchPercpu>(
     },
     observer: o.observer ?? null,
     trace: o.trace ?? null,
-    options: { ...o.options, era: cfg.pcpuEra },
+    options: { ...o.options, era: cfg.pcpuEra, smp: cfg.smp },
   });
   const arch = def.createPercpuArch(pcpu, cfg);
   let setup: ArchSetupResult;
   try {
-    setup = def.setupPerCpuAreas(pcpu, arch, cfg);
+    /* The arch's setup_per_cpu_areas is SMP-only code; a UP kernel runs mm/percpu.c's. */
+    setup = cfg.smp ? def.setupPerCpuAreas(pcpu, arch, cfg) : setupUp(pcpu, arch);
   } catch (e) {
     /* What the console showed up to the panic, for the caller to print (the machine dies with this frame). */
     if (e instanceof Error && !("dmesg" in e))
@@ -88,4 +90,28 @@ export function bootArch<A extends ArchPercpu>(
   if (o.bringUpSecondaries ?? true) arch.bringUpSecondaries();
   pcpu.enableAsync();
   return { config: cfg, machine, constants, section, pcpu, arch, setup };
+}
+
+/**
+ * A uniprocessor kernel's setup: mm/percpu.c's !CONFIG_SMP
+ * setup_per_cpu_areas (one unit, all dynamic), the hooks' identity mapping,
+ * then the boot CPU is online.
+ * @kernel mm/percpu.c setup_per_cpu_areas
+ */
+function setupUp(pcpu: Percpu, arch: ArchPercpu): ArchSetupResult {
+  const m = pcpu.machine;
+  const from = m.log.lines().length;
+  setupPerCpuAreasUp(pcpu);
+  arch.uniprocessor();
+  pcpu.arch = arch;
+  arch.smpPrepareBootCpu();
+  return {
+    fc: "up",
+    chosen: "auto",
+    fellBack: false,
+    lines: m.log
+      .lines()
+      .slice(from)
+      .map((l) => l.text),
+  };
 }

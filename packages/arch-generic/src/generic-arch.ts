@@ -123,6 +123,14 @@ export class GenericArch<A extends ArchPercpu = ArchPercpu> implements ArchDescr
   readonly defaultMemPerNode: number = 1 * GiB;
   readonly defaultStaticSize: number = 0x10000;
 
+  /**
+   * Whether the arch always builds SMP (its Kconfig's `SMP def_bool y`):
+   * asm-generic and most arches let !CONFIG_SMP be chosen.
+   */
+  smpRequired(_era: ArchEra): boolean {
+    return false;
+  }
+
   /** `CONFIG_NR_CPUS` range: no arch limit beyond the core's 8192; model default 64, max 512. */
   nrCpus(_era?: ArchEra): ArchNrCpus {
     return { default: 64, max: 512 };
@@ -162,9 +170,21 @@ export class GenericArch<A extends ArchPercpu = ArchPercpu> implements ArchDescr
       fail(`era ${JSON.stringify(era)} is not modelled; choose one of ${this.eras.join(", ")}`);
     const limits = this.nrCpus(era);
     const cpus = config.cpus;
+    const smp = config.smp ?? true;
+    if (!smp) {
+      if (this.smpRequired(era)) fail(`${id} always builds SMP in ${era} (CONFIG_SMP cannot be turned off)`);
+      if (cpus !== 1) fail(`a uniprocessor kernel (smp false) has exactly one CPU, not ${cpus}`);
+      if (config.nrCpusConfig !== undefined && config.nrCpusConfig !== 1)
+        fail(`nrCpusConfig (CONFIG_NR_CPUS) is 1 without CONFIG_SMP, not ${config.nrCpusConfig}`);
+      if (config.numa === true) fail("CONFIG_NUMA depends on CONFIG_SMP");
+      if (config.percpuAlloc !== undefined) fail("percpuAlloc: percpu_alloc= exists only in SMP kernels");
+      for (const key of ["reservedSize", "dynSize", "atomSize"] as const)
+        if (config[key] !== undefined)
+          fail(`${key}: the uniprocessor setup_per_cpu_areas takes no first-chunk sizes`);
+    }
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > limits.max)
       fail(`cpus must be an integer in [1, ${limits.max}] (NR_CPUS limit in ${era}), got ${cpus}`);
-    const nrCpusConfig = config.nrCpusConfig ?? Math.max(limits.default, cpus);
+    const nrCpusConfig = config.nrCpusConfig ?? (smp ? Math.max(limits.default, cpus) : 1);
     if (!Number.isInteger(nrCpusConfig) || nrCpusConfig < cpus || nrCpusConfig > limits.max)
       fail(
         `nrCpusConfig (CONFIG_NR_CPUS) must be an integer in [cpus=${cpus}, ${limits.max}], got ${nrCpusConfig}`,
@@ -195,8 +215,9 @@ export class GenericArch<A extends ArchPercpu = ArchPercpu> implements ArchDescr
     if (nodeStarts.length !== nodes.length)
       fail(`nodeStarts has ${nodeStarts.length} entries for ${nodes.length} nodes`);
 
-    const staticSize = config.staticSize ?? this.defaultStaticSize;
-    if (!Number.isInteger(staticSize) || staticSize <= 0)
+    /* UP: DEFINE_PER_CPU variables are plain .data, the percpu section is empty. */
+    const staticSize = smp ? (config.staticSize ?? this.defaultStaticSize) : 0;
+    if (smp && (!Number.isInteger(staticSize) || staticSize <= 0))
       fail(`staticSize must be a positive integer, got ${staticSize}`);
     if (config.vmallocSize !== undefined && !this.hasVmallocParam)
       fail("this arch has no vmalloc= parameter");
@@ -222,6 +243,7 @@ export class GenericArch<A extends ArchPercpu = ArchPercpu> implements ArchDescr
       era,
       pcpuEra,
       cpus,
+      smp,
       nodes,
       cpuToNode,
       numa,
@@ -353,6 +375,16 @@ export class GenericArch<A extends ArchPercpu = ArchPercpu> implements ArchDescr
    */
   staticSection(machine: Machine, config: ArchConfig | ResolvedArchConfig): ArchStaticSection {
     const cfg = this.resolve(config);
+    if (!cfg.smp) {
+      /* !CONFIG_SMP: __per_cpu_start == __per_cpu_end, nothing to place. */
+      return {
+        perCpuStart: cfg.sectionAddr,
+        staticSize: 0,
+        perCpuLoad: cfg.sectionAddr,
+        phys: cfg.sectionAddr - machine.pageOffset,
+        symbols: {},
+      };
+    }
     const section = placeStaticSection(machine, this.sectionPlacement(machine, cfg));
     this.initSymbols(machine, section, cfg);
     return section;

@@ -62,6 +62,12 @@ export const S390_VMALLOC_END_2009 = 0x3e0_4000_0000;
 /** The s390 arch. */
 export class S390Arch extends GenericArch<S390PercpuArch> {
   override readonly id = "s390" as const;
+
+  /** arch/s390/Kconfig: `config SMP def_bool y` in today's kernels; 2.6.32 still offered !SMP. */
+  override smpRequired(era: ArchEra): boolean {
+    return era !== "v2.6.32";
+  }
+
   override readonly bits = 64 as const;
   override readonly littleEndian = false;
   override readonly eras: readonly ArchEra[] = ["v2.6.32", "v6.14", "v6"];

@@ -6,6 +6,7 @@ import { bootArch } from "@pcpu/arch-generic";
 import type { PcpuChunkView } from "@pcpu/percpu";
 import { describePercpuConformance } from "@pcpu/percpu/testing";
 import { createPercpuKm, type PcpuKmBlock } from "@pcpu/percpu-km";
+import { describe, expect, it } from "vitest";
 import { S390Arch } from "../src/index.js";
 import { vm } from "./helpers/backends.js";
 
@@ -16,22 +17,28 @@ const layouts = [
   { cpus: 8, nodes: 1 },
 ];
 
-describePercpuConformance({
-  name: "s390, percpu-vm",
-  boot: ({ cpus, seed }) =>
-    bootArch(s390, { cpus, seed }, { population: vm(), options: { debugChecks: true } }),
-  chunkPages: (pcpu, chunk) => chunk.nrPopulated * pcpu.nrPossibleCpus,
-  layouts,
-});
-describePercpuConformance({
-  name: "s390, percpu-km",
-  boot: ({ cpus, seed }) =>
-    bootArch(
-      s390,
-      { cpus, seed },
-      { population: createPercpuKm({ fixPopulatedOvercount: true }), options: { debugChecks: true } },
-    ),
-  chunkPages: (_: unknown, chunk: PcpuChunkView) => 2 ** (chunk.data as PcpuKmBlock).order,
-  layouts,
-  faultSites: ["page_alloc", "kmalloc"],
-});
+describePercpuConformance(
+  {
+    name: "s390, percpu-vm",
+    boot: ({ cpus, seed }) =>
+      bootArch(s390, { cpus, seed }, { population: vm(), options: { debugChecks: true } }),
+    chunkPages: (pcpu, chunk) => chunk.nrPopulated * pcpu.nrPossibleCpus,
+    layouts,
+  },
+  { describe, it, expect },
+);
+describePercpuConformance(
+  {
+    name: "s390, percpu-km",
+    boot: ({ cpus, seed }) =>
+      bootArch(
+        s390,
+        { cpus, seed },
+        { population: createPercpuKm({ fixPopulatedOvercount: true }), options: { debugChecks: true } },
+      ),
+    chunkPages: (_: unknown, chunk: PcpuChunkView) => 2 ** (chunk.data as PcpuKmBlock).order,
+    layouts,
+    faultSites: ["page_alloc", "kmalloc"],
+  },
+  { describe, it, expect },
+);

@@ -15,6 +15,7 @@ import { bootArch } from "@pcpu/arch-generic";
 import type { PcpuChunkView } from "@pcpu/percpu";
 import { describePercpuConformance } from "@pcpu/percpu/testing";
 import { createPercpuKm, type PcpuKmBlock } from "@pcpu/percpu-km";
+import { describe, expect, it } from "vitest";
 import { I386Arch, X86_64Arch } from "../src/index.js";
 import { vm } from "./helpers/backends.js";
 
@@ -32,69 +33,81 @@ const kmPages = (_: unknown, chunk: PcpuChunkView) => 2 ** (chunk.data as PcpuKm
 const km = () => createPercpuKm({ fixPopulatedOvercount: true });
 
 const x86_64 = new X86_64Arch();
-describePercpuConformance({
-  name: "x86_64, percpu-vm",
-  boot: ({ cpus, nodes, seed }) =>
-    bootArch(
-      x86_64,
-      { cpus, nodes: nodesOf(cpus, nodes), seed, memPerNode: 2 ** 30 },
-      { population: vm(), options: { debugChecks: true } },
-    ),
-  chunkPages: vmPages,
-  layouts: [
-    { cpus: 1, nodes: 1 },
-    { cpus: 4, nodes: 1 },
-    { cpus: 8, nodes: 1 },
-    { cpus: 8, nodes: 2 },
-    { cpus: 16, nodes: 1 },
-    { cpus: 16, nodes: 2 },
-  ],
-});
-describePercpuConformance({
-  name: "x86_64, percpu-km",
-  boot: ({ cpus, seed }) =>
-    bootArch(
-      x86_64,
-      { cpus, seed, memPerNode: 2 ** 30 },
-      { population: km(), options: { debugChecks: true } },
-    ),
-  chunkPages: kmPages,
-  layouts: [
-    { cpus: 1, nodes: 1 },
-    { cpus: 4, nodes: 1 },
-    { cpus: 8, nodes: 1 },
-    { cpus: 16, nodes: 1 },
-  ],
-  faultSites: ["page_alloc", "kmalloc"],
-});
+describePercpuConformance(
+  {
+    name: "x86_64, percpu-vm",
+    boot: ({ cpus, nodes, seed }) =>
+      bootArch(
+        x86_64,
+        { cpus, nodes: nodesOf(cpus, nodes), seed, memPerNode: 2 ** 30 },
+        { population: vm(), options: { debugChecks: true } },
+      ),
+    chunkPages: vmPages,
+    layouts: [
+      { cpus: 1, nodes: 1 },
+      { cpus: 4, nodes: 1 },
+      { cpus: 8, nodes: 1 },
+      { cpus: 8, nodes: 2 },
+      { cpus: 16, nodes: 1 },
+      { cpus: 16, nodes: 2 },
+    ],
+  },
+  { describe, it, expect },
+);
+describePercpuConformance(
+  {
+    name: "x86_64, percpu-km",
+    boot: ({ cpus, seed }) =>
+      bootArch(
+        x86_64,
+        { cpus, seed, memPerNode: 2 ** 30 },
+        { population: km(), options: { debugChecks: true } },
+      ),
+    chunkPages: kmPages,
+    layouts: [
+      { cpus: 1, nodes: 1 },
+      { cpus: 4, nodes: 1 },
+      { cpus: 8, nodes: 1 },
+      { cpus: 16, nodes: 1 },
+    ],
+    faultSites: ["page_alloc", "kmalloc"],
+  },
+  { describe, it, expect },
+);
 
 const i386 = new I386Arch();
-describePercpuConformance({
-  name: "i386, percpu-vm",
-  /* Two nodes only exist before 6.15 (v6.14: NUMA with PAE); auto then builds the page first chunk. */
-  boot: ({ cpus, nodes, seed }) =>
-    bootArch(
-      i386,
-      { cpus, nodes: nodesOf(cpus, nodes), seed, ...(nodes > 1 ? { era: "v6.14" } : {}) },
-      { population: vm(), options: { debugChecks: true } },
-    ),
-  chunkPages: vmPages,
-  layouts: [
-    { cpus: 1, nodes: 1 },
-    { cpus: 4, nodes: 1 },
-    { cpus: 8, nodes: 1 },
-    { cpus: 8, nodes: 2 },
-  ],
-});
-describePercpuConformance({
-  name: "i386, percpu-km",
-  boot: ({ cpus, seed }) =>
-    bootArch(i386, { cpus, seed }, { population: km(), options: { debugChecks: true } }),
-  chunkPages: kmPages,
-  layouts: [
-    { cpus: 1, nodes: 1 },
-    { cpus: 4, nodes: 1 },
-    { cpus: 8, nodes: 1 },
-  ],
-  faultSites: ["page_alloc", "kmalloc"],
-});
+describePercpuConformance(
+  {
+    name: "i386, percpu-vm",
+    /* Two nodes only exist before 6.15 (v6.14: NUMA with PAE); auto then builds the page first chunk. */
+    boot: ({ cpus, nodes, seed }) =>
+      bootArch(
+        i386,
+        { cpus, nodes: nodesOf(cpus, nodes), seed, ...(nodes > 1 ? { era: "v6.14" } : {}) },
+        { population: vm(), options: { debugChecks: true } },
+      ),
+    chunkPages: vmPages,
+    layouts: [
+      { cpus: 1, nodes: 1 },
+      { cpus: 4, nodes: 1 },
+      { cpus: 8, nodes: 1 },
+      { cpus: 8, nodes: 2 },
+    ],
+  },
+  { describe, it, expect },
+);
+describePercpuConformance(
+  {
+    name: "i386, percpu-km",
+    boot: ({ cpus, seed }) =>
+      bootArch(i386, { cpus, seed }, { population: km(), options: { debugChecks: true } }),
+    chunkPages: kmPages,
+    layouts: [
+      { cpus: 1, nodes: 1 },
+      { cpus: 4, nodes: 1 },
+      { cpus: 8, nodes: 1 },
+    ],
+    faultSites: ["page_alloc", "kmalloc"],
+  },
+  { describe, it, expect },
+);

@@ -7,22 +7,29 @@
  */
 import type { PcpuChunkView } from "@pcpu/percpu";
 import { bootTestKernel, describePercpuConformance } from "@pcpu/percpu/testing";
+import { describe, expect, it } from "vitest";
 import { createPercpuKm, type PcpuKmBlock, percpuKm } from "../src/index.js";
 
 /* The whole 2^order block, wasted tail included. */
 const blockPages = (_: unknown, chunk: PcpuChunkView) => 2 ** (chunk.data as PcpuKmBlock).order;
 
-describePercpuConformance({
-  name: "percpu-km (kernel counts)",
-  boot: ({ cpus, nodes, seed }) => bootTestKernel({ population: percpuKm, cpus, nodes, seed }),
-  chunkPages: blockPages,
-  faultSites: ["page_alloc", "kmalloc"],
-});
+describePercpuConformance(
+  {
+    name: "percpu-km (kernel counts)",
+    boot: ({ cpus, nodes, seed }) => bootTestKernel({ population: percpuKm, cpus, nodes, seed }),
+    chunkPages: blockPages,
+    faultSites: ["page_alloc", "kmalloc"],
+  },
+  { describe, it, expect },
+);
 
-describePercpuConformance({
-  name: "percpu-km (fixPopulatedOvercount)",
-  boot: ({ cpus, nodes, seed }) =>
-    bootTestKernel({ population: createPercpuKm({ fixPopulatedOvercount: true }), cpus, nodes, seed }),
-  chunkPages: blockPages,
-  faultSites: ["page_alloc", "kmalloc"],
-});
+describePercpuConformance(
+  {
+    name: "percpu-km (fixPopulatedOvercount)",
+    boot: ({ cpus, nodes, seed }) =>
+      bootTestKernel({ population: createPercpuKm({ fixPopulatedOvercount: true }), cpus, nodes, seed }),
+    chunkPages: blockPages,
+    faultSites: ["page_alloc", "kmalloc"],
+  },
+  { describe, it, expect },
+);

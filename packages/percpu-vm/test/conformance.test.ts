@@ -3,22 +3,26 @@
  * unit group per node, so chunks span several congruent vm areas.
  */
 import { bootTestKernel, describePercpuConformance } from "@pcpu/percpu/testing";
+import { describe, expect, it } from "vitest";
 import { percpuVm } from "../src/index.js";
 
 /* today's bitmap allocator, and its 4.14 form (no scan hints, slots by free bytes, the empty-page recount) */
 for (const era of ["v6", "v4.14"] as const) {
-  describePercpuConformance({
-    name: era === "v6" ? "percpu-vm" : `percpu-vm (${era})`,
-    boot: ({ cpus, nodes, seed }) =>
-      bootTestKernel({
-        population: percpuVm,
-        cpus,
-        nodes,
-        numaGroups: nodes > 1,
-        seed,
-        era,
-      }),
-    /* Every populated page of the unit, in every possible CPU's unit. */
-    chunkPages: (pcpu, chunk) => chunk.nrPopulated * pcpu.nrPossibleCpus,
-  });
+  describePercpuConformance(
+    {
+      name: era === "v6" ? "percpu-vm" : `percpu-vm (${era})`,
+      boot: ({ cpus, nodes, seed }) =>
+        bootTestKernel({
+          population: percpuVm,
+          cpus,
+          nodes,
+          numaGroups: nodes > 1,
+          seed,
+          era,
+        }),
+      /* Every populated page of the unit, in every possible CPU's unit. */
+      chunkPages: (pcpu, chunk) => chunk.nrPopulated * pcpu.nrPossibleCpus,
+    },
+    { describe, it, expect },
+  );
 }

@@ -94,8 +94,11 @@ export function pcpuSetupFirstChunk(pcpu: Percpu, ai: PcpuAllocInfo, baseAddr: n
 
   /* sanity checks */
   bug(ai.nrGroups <= 0, "ai->nr_groups <= 0");
-  bug(!ai.staticSize, "!ai->static_size");
-  bug(pcpu.section.perCpuStart % pageSize !== 0, "offset_in_page(__per_cpu_start)");
+  if (pcpu.options.smp) {
+    /* #ifdef CONFIG_SMP: a UP kernel has no static percpu area. */
+    bug(!ai.staticSize, "!ai->static_size");
+    bug(pcpu.section.perCpuStart % pageSize !== 0, "offset_in_page(__per_cpu_start)");
+  }
   bug(!baseAddr, "!base_addr");
   bug(baseAddr % pageSize !== 0, "offset_in_page(base_addr)");
   bug(ai.unitSize < sizeSum, "ai->unit_size < size_sum");

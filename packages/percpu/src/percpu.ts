@@ -64,6 +64,14 @@ export interface PcpuOptions {
    * assembled kernel's `memcg` config key turns it on by default.
    */
   readonly memcgKmem?: boolean;
+  /**
+   * CONFIG_SMP. Default true. false: a uniprocessor kernel, whose
+   * setup_per_cpu_areas() is mm/percpu.c's UP one (`setupPerCpuAreasUp`):
+   * static percpu variables are ordinary variables (no static area,
+   * pcpu_setup_first_chunk skips its SMP-only checks) and percpu pointers
+   * are addresses.
+   */
+  readonly smp?: boolean;
 }
 
 /** The kernel image's static percpu section (`.data..percpu`). */
@@ -163,6 +171,7 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
       debugChecks: o.debugChecks ?? false,
       checkFree: o.checkFree ?? true,
       memcgKmem: o.memcgKmem ?? false,
+      smp: o.smp ?? true,
     };
     this.era = this.options.era;
     this.changes = pcpuKernelChanges(this.era);

@@ -10,8 +10,11 @@
  * differences stay readable side by side.
  */
 
+import { NUMA_NO_NODE } from "@pcpu/mm";
+import { pcpuAllocAllocInfo } from "./alloc-info.js";
 import type { PcpuArchHooks, PcpuPtr } from "./api.js";
 import { pcpuEmbedFirstChunk } from "./embed.js";
+import { pcpuSetupFirstChunk } from "./first-chunk.js";
 import type { Percpu } from "./percpu.js";
 
 /**
@@ -100,4 +103,33 @@ export function setupPerCpuAreasGeneric(pcpu: Percpu, arch: GenericPercpuArch, n
   if (rc < 0) throw new Error("Kernel panic - not syncing: Failed to initialize percpu areas.");
   arch.fillOffsets();
   pcpu.arch = arch;
+}
+
+/**
+ * The uniprocessor `setup_per_cpu_areas()` (mm/percpu.c, !CONFIG_SMP): one
+ * unit of roundup_pow_of_two(max(PCPU_MIN_UNIT_SIZE,
+ * PERCPU_DYNAMIC_RESERVE)) bytes of boot memory, all of it dynamic (static
+ * percpu variables are ordinary variables on UP), handed to
+ * pcpu_setup_first_chunk as a one-group, one-unit layout. Percpu pointers
+ * are plain addresses on UP (the arch hooks' identity mapping), and the
+ * kernel runs percpu-km. Every arch's UP kernel runs this one: the arch
+ * setup code is SMP-only.
+ * @kernel mm/percpu.c setup_per_cpu_areas
+ * @context boot; throws the kernel's panic text when boot memory runs out.
+ */
+export function setupPerCpuAreasUp(pcpu: Percpu): void {
+  const k = pcpu.constants;
+  const m = pcpu.machine;
+  const unitSize = 2 ** Math.ceil(Math.log2(Math.max(k.PCPU_MIN_UNIT_SIZE, k.PERCPU_DYNAMIC_RESERVE)));
+  const ai = pcpuAllocAllocInfo(1, 1, k.NR_CPUS);
+  /* memblock_alloc_from(unit_size, PAGE_SIZE, __pa(MAX_DMA_ADDRESS)): top-down, far above the DMA zone. */
+  const phys = m.memblock.allocTryNid(unitSize, k.PAGE_SIZE, NUMA_NO_NODE, "setup_per_cpu_areas");
+  if (phys < 0) throw new Error("Kernel panic - not syncing: Failed to allocate memory for percpu areas.");
+  ai.dynSize = unitSize;
+  ai.unitSize = unitSize;
+  ai.atomSize = unitSize;
+  ai.allocSize = unitSize;
+  ai.groups[0]!.nrUnits = 1;
+  ai.groups[0]!.cpuMap[0] = 0;
+  pcpuSetupFirstChunk(pcpu, ai, m.__va(phys));
 }

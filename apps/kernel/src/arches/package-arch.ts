@@ -74,6 +74,7 @@ export function archConfigOf(c: ResolvedKernelConfig): ArchConfig {
     ...(c.dynSize === null ? {} : { dynSize: c.dynSize }),
     ...(c.atomSize === null ? {} : { atomSize: c.atomSize }),
     modules: c.modules,
+    smp: c.smp,
     ...(c.cpumaskOffstack === null ? {} : { cpumaskOffstack: c.cpumaskOffstack }),
     seed: c.seed,
   };
@@ -129,6 +130,7 @@ export function packageArch<A extends ArchPercpu>(o: PackageArchOptions<A>): Ker
     groupsByNode: o.groupsByNode,
     firstChunks: fcs,
     eras: eras as PcpuEra[],
+    upEras: eras.filter((e) => !def.smpRequired(e)) as PcpuEra[],
     defaultStaticSize: def.defaultStaticSize,
     memPerNodeDefault: def.defaultMemPerNode,
     memTotalMax: o.memTotalMax,

@@ -10,13 +10,13 @@
  */
 
 import { GFP_ATOMIC } from "@pcpu/mm";
-import { describe, expect, it } from "vitest";
 import { pcpuChunkAddrSearch } from "../addr.js";
 import type { PcpuPtr } from "../api.js";
 import type { PcpuChunk } from "../chunk.js";
 import type { Percpu } from "../percpu.js";
 import { allocPercpu, allocPercpuGfp, freePercpu } from "../percpu-api.js";
 import type { ConformanceTarget } from "./conformance.js";
+import type { SuiteTestApi } from "./test-api.js";
 
 function chunkOf(pcpu: Percpu, ptr: PcpuPtr): PcpuChunk {
   const c = pcpuChunkAddrSearch(pcpu, pcpu.archHooks().pcpuPtrToAddr(ptr));
@@ -24,7 +24,8 @@ function chunkOf(pcpu: Percpu, ptr: PcpuPtr): PcpuChunk {
   return c;
 }
 
-export function describePercpuBalance(t: ConformanceTarget): void {
+export function describePercpuBalance(t: ConformanceTarget, test: SuiteTestApi): void {
+  const { describe, it, expect } = test;
   describe(`pcpuBalanceWorkfn (pcpu_balance_workfn) with ${t.name}`, () => {
     it("is scheduled when the pool drops below LOW and refills it to HIGH in a new chunk", () => {
       const { pcpu, machine } = t.boot({ cpus: 4, nodes: 1, seed: 1 });

@@ -4,7 +4,14 @@
  * the core runs it from one of its test files:
  *
  *   import { describePercpuConformance } from "@pcpu/percpu/testing";
- *   describePercpuConformance({ name: "percpu-vm", boot: (o) => ..., chunkPages: ... });
+ *   import { describe, expect, it } from "vitest";
+ *   describePercpuConformance(
+ *     { name: "percpu-vm", boot: (o) => ..., chunkPages: ... },
+ *     { describe, it, expect },
+ *   );
+ *
+ * The suite imports no test runner: the caller hands in its own (vitest,
+ * jest), so the package peers none.
  *
  * Every kernel booted by the suite runs with the invariant checker on.
  * What legitimately differs between strategies (pages a chunk holds) comes
@@ -12,13 +19,13 @@
  */
 
 import { type FaultSite, GFP_ATOMIC, type Machine } from "@pcpu/mm";
-import { describe, expect, it } from "vitest";
 import { pcpuChunkAddrSearch, perCpuPtr, perCpuPtrToPhys } from "../addr.js";
 import { PCPU_EMPTY_POP_PAGES_HIGH, type PcpuChunkView, type PcpuEra, type PcpuPtr } from "../api.js";
 import type { Percpu } from "../percpu.js";
 import { allocPercpu, allocPercpuGfp, allocReservedPercpu, freePercpu } from "../percpu-api.js";
 import { thisCpuAdd, thisCpuRead } from "../this-cpu.js";
 import { Rng } from "./rng.js";
+import type { SuiteTestApi } from "./test-api.js";
 
 /** What the suite boots and how it accounts for a strategy's pages. */
 export interface ConformanceTarget {
@@ -85,7 +92,8 @@ function drain(machine: Machine): void {
   for (let i = 0; i < 8 && machine.wq.pendingCount() > 0; i++) machine.wq.runPending();
 }
 
-export function describePercpuConformance(t: ConformanceTarget): void {
+export function describePercpuConformance(t: ConformanceTarget, test: SuiteTestApi): void {
+  const { describe, it, expect } = test;
   const layouts = t.layouts ?? [
     { cpus: 1, nodes: 1 },
     { cpus: 4, nodes: 1 },

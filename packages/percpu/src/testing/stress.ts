@@ -7,13 +7,13 @@
  */
 
 import { GFP_KERNEL, GFP_NOWAIT } from "@pcpu/mm";
-import { expect, it } from "vitest";
 import { perCpuPtr } from "../addr.js";
 import type { PcpuPtr } from "../api.js";
 import type { Percpu } from "../percpu.js";
 import { allocPercpuGfp, freePercpu } from "../percpu-api.js";
 import type { ConformanceTarget } from "./conformance.js";
 import { Rng } from "./rng.js";
+import type { SuiteTestApi } from "./test-api.js";
 
 /** Counts of one stress run, for reports. */
 export interface StressReport {
@@ -124,8 +124,10 @@ export function runPercpuStress(pcpu: Percpu, ops: number, seed: number): Stress
 /** Register the stress test for a target (default 10^5 operations on 4 CPUs). */
 export function describePercpuStress(
   t: ConformanceTarget,
+  test: SuiteTestApi,
   o: { ops?: number; cpus?: number; nodes?: number } = {},
 ): void {
+  const { it, expect } = test;
   const ops = o.ops ?? 100_000;
   const cpus = o.cpus ?? 4;
   const nodes = o.nodes ?? 1;
