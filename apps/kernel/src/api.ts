@@ -71,8 +71,18 @@ export interface KernelConfig {
   readonly pageSize?: number | string;
   /** BITS_PER_LONG of the generic arch: 32 or 64 (default 64); the other arches have their own. */
   readonly bits?: number | string;
-  /** Possible CPUs (`nr_cpu_ids`). Default 8. */
+  /**
+   * `nr_cpu_ids`: the highest possible CPU + 1. Default 8, or the last CPU
+   * of `possible` + 1 (giving both, they must agree).
+   */
   readonly cpus?: number | string;
+  /**
+   * `cpu_possible_mask` as a cpulist, with holes where a machine has
+   * hot-plug slots or disabled cores (`0-3,8-11`). It must hold CPU 0 (the
+   * boot CPU); nr_cpu_ids is its last CPU + 1, as setup_nr_cpu_ids() sets
+   * it. Default: `0-(cpus-1)`.
+   */
+  readonly possible?: string;
   /**
    * The CPUs of each NUMA node in cpulist syntax, nodes separated by `;`
    * (`0-3;4-7`). Default: two halves on NUMA arches (x86_64) with population
@@ -147,14 +157,19 @@ export interface ResolvedKernelConfig {
   readonly pageSize: number;
   /** BITS_PER_LONG. */
   readonly bits: 32 | 64;
+  /** `nr_cpu_ids`. */
   readonly cpus: number;
+  /** `cpu_possible_mask` as a cpulist (normalised: `0-3,8-11`). */
+  readonly possible: string;
+  /** The possible CPUs, ascending (what `for_each_possible_cpu` visits). */
+  readonly possibleCpus: readonly number[];
   /** The nodes as written (normalised: `0-3;4-7`). */
   readonly nodes: string;
   /** CONFIG_NUMA (always false on an arch without it). */
   readonly numa: boolean;
   /** CPU lists per node. */
   readonly nodeCpus: readonly (readonly number[])[];
-  /** `cpu_to_node()` of every possible CPU. */
+  /** `cpu_to_node()` of every CPU id below `cpus`; -1 (NUMA_NO_NODE) for an impossible one. */
   readonly cpuToNode: readonly number[];
   readonly memPerNode: number;
   readonly population: PopulationName;

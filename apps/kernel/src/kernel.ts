@@ -223,7 +223,8 @@ export class Kernel {
     const vaBits = p.machine.config.vaBits;
     const vaEnd = 2 ** vaBits;
     const ptrBits = bits === 32 ? 32 : 53;
-    const nrCpus = pcpu.nrPossibleCpus;
+    const nrCpus = pcpu.nrCpuIds;
+    const possibleMask = pcpu.cpuPossibleMask;
     const tracking = this.tracking;
     this.percpu = {
       alloc(size, align, gfp = "GFP_KERNEL", opts) {
@@ -260,7 +261,7 @@ export class Kernel {
       },
       perCpuPtr(ptr, cpu) {
         checkPtr("percpu.perCpuPtr", "ptr", ptr, ptrBits);
-        checkCpu("percpu.perCpuPtr", cpu, nrCpus);
+        checkCpu("percpu.perCpuPtr", cpu, nrCpus, possibleMask);
         return perCpuPtr(pcpu, ptr, cpu);
       },
       nrPages: () => pcpu.pcpuNrPages(),
@@ -342,7 +343,7 @@ export class Kernel {
    * back), with the this_cpu operations of that CPU.
    */
   onCpu<T>(cpu: number, fn: (thisCpu: ThisCpuOps) => T): T {
-    checkCpu("onCpu", cpu, this.pcpu.nrPossibleCpus);
+    checkCpu("onCpu", cpu, this.pcpu.nrCpuIds, this.pcpu.cpuPossibleMask);
     if (typeof fn !== "function") refuse("onCpu", "fn", "a function", fn);
     return this.machine.ctx.runOnCpu(cpu, () => fn(this.thisCpu));
   }

@@ -275,7 +275,8 @@ export function pcpuAlloc(
   /* Clear the area in every possible CPU's unit. */
   const mem = pcpu.machine.mem;
   const base = chunk.baseAddr + off;
-  for (let cpu = 0; cpu < pcpu.nrPossibleCpus; cpu++) mem.memset(base + pcpu.unitOffsets[cpu]!, 0, size);
+  const possible = pcpu.possibleCpus;
+  for (let i = 0; i < possible.length; i++) mem.memset(base + pcpu.unitOffsets[possible[i]!]!, 0, size);
 
   const ptr = pcpu.archHooks().addrToPcpuPtr(base);
   if (pcpu.debug !== null) pcpu.debug.remember(chunk, off, size);

@@ -127,7 +127,14 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
   groupSizes: number[] = [];
   /** The alloc info the first chunk was set up with (kept for dumps and stats). */
   ai: PcpuAllocInfo | null = null;
+  /** `num_possible_cpus()`. */
   readonly nrPossibleCpus: number;
+  /** `nr_cpu_ids`: the highest possible CPU + 1; CPU-indexed arrays have this length. */
+  readonly nrCpuIds: number;
+  /** The possible CPUs, ascending: what `for_each_possible_cpu` visits (the machine's mask may have holes). */
+  readonly possibleCpus: Int32Array;
+  /** `cpu_possible_mask` (nrCpuIds bits). */
+  readonly cpuPossibleMask: Uint32Array;
 
   /* Chunks. */
   firstChunk!: PcpuChunk;
@@ -170,7 +177,10 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
     this.observer = init.observer ?? null;
     this.trace = init.trace ?? null;
     this.arch = null;
-    this.nrPossibleCpus = init.machine.nrCpus;
+    this.nrCpuIds = init.machine.nrCpus;
+    this.possibleCpus = init.machine.possibleCpus;
+    this.nrPossibleCpus = init.machine.numPossibleCpus;
+    this.cpuPossibleMask = init.machine.cpuPossibleMask;
     this.lock = new SpinLock("pcpu_lock", init.machine.ctx, init.machine.log);
     this.allocMutex = new Mutex("pcpu_alloc_mutex", init.machine.ctx, init.machine.log);
     this.balanceWork = { name: "pcpu_balance_workfn", fn: () => pcpuBalanceWorkfn(this) };

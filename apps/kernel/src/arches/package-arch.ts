@@ -63,6 +63,7 @@ export interface PackageArchOptions<A extends ArchPercpu> {
 export function archConfigOf(c: ResolvedKernelConfig): ArchConfig {
   return {
     cpus: c.cpus,
+    possibleCpus: c.possibleCpus,
     nodes: c.nodeCpus,
     numa: c.nodeCpus.length > 1,
     memPerNode: c.memPerNode,

@@ -83,7 +83,8 @@ function configFlags(reg: KernelRegistry | null): FlagSpec[] {
       (k): FlagSpec => ({
         name: kebab(k),
         kind: "value",
-        arg: k.endsWith("Size") || k === "memPerNode" ? "SIZE" : k.toUpperCase(),
+        arg:
+          k.endsWith("Size") || k === "memPerNode" ? "SIZE" : k === "possible" ? "CPULIST" : k.toUpperCase(),
         help: reg === null ? "" : configHelp(k, reg),
       }),
     ),
@@ -111,7 +112,8 @@ function configHelp(k: string, reg: KernelRegistry): string {
       : `${reg.arches.map((d) => (d === def ? `${d.name} (default)` : d.name)).join(", ")}`,
     pageSize: "PAGE_SIZE: 4K (default); arm64 4K/16K/64K, generic 4K..256K (bytes accepted)",
     bits: "word size of --arch generic: 64 (default) or 32",
-    cpus: "possible CPUs (default 8)",
+    cpus: "nr_cpu_ids: possible CPUs 0..N-1 (default 8; with --possible, its last CPU + 1)",
+    possible: "cpu_possible_mask with holes, e.g. 0-3,8-11 (hot-plug slots, disabled cores); must hold CPU 0",
     nodes: `CPUs per NUMA node, cpulists separated by ";", quoted in a shell (default ${defaultNodes(8, def.numa && def.groupsByNode && pop !== "km")} on ${def.name}${pop === "vm" && def.numa && def.groupsByNode ? ", one node with km" : ""})`,
     memPerNode: `memory per node (K/M/G suffixes, hex; default ${hex(def.memPerNodeDefault)} on ${def.name})`,
     population: pops.length === 1 ? `${pop} (the only backend of this build)` : "vm (default) or km",
