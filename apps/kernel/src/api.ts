@@ -119,6 +119,12 @@ export interface KernelConfig {
   /** CONFIG_MODULES (the 8K module reserve). Default on. */
   readonly modules?: boolean | string;
   /**
+   * CONFIG_FORCE_NR_CPUS (6.0+): nr_cpu_ids is the constant NR_CPUS
+   * (`nrCpus`), however few CPUs are possible; the kernel WARNs in
+   * setup_nr_cpu_ids() when the last possible CPU + 1 differs. Default off.
+   */
+  readonly forceNrCpus?: boolean | string;
+  /**
    * x86 CONFIG_CPUMASK_OFFSTACK: cpumasks sized by nr_cpu_ids (the
    * `nr_cpumask_bits:` of the setup_percpu line). Default: on when NR_CPUS > 512 (MAXSMP).
    */
@@ -157,8 +163,11 @@ export interface ResolvedKernelConfig {
   readonly pageSize: number;
   /** BITS_PER_LONG. */
   readonly bits: 32 | 64;
-  /** `nr_cpu_ids`. */
+  /** The last possible CPU + 1: `nr_cpu_ids`, unless forceNrCpus. */
   readonly cpus: number;
+  /** `nr_cpu_ids`: `cpus`, or NR_CPUS (`nrCpus`) with forceNrCpus. */
+  readonly nrCpuIds: number;
+  readonly forceNrCpus: boolean;
   /** `cpu_possible_mask` as a cpulist (normalised: `0-3,8-11`). */
   readonly possible: string;
   /** The possible CPUs, ascending (what `for_each_possible_cpu` visits). */

@@ -57,6 +57,7 @@ export const CONFIG_KEYS = [
   "atomSize",
   "era",
   "nrCpus",
+  "forceNrCpus",
   "modules",
   "cpumaskOffstack",
   "seed",
@@ -78,6 +79,7 @@ export const DEFAULT_CONFIG = {
   stats: true,
   era: "v6",
   modules: true,
+  forceNrCpus: false,
   seed: 1,
   trace: true,
   debugChecks: false,
@@ -436,6 +438,7 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
   }
   const allocator = oneOf<AllocatorName>("allocator", c.allocator, ALLOCATOR_NAMES);
   const stats = boolOf("stats", c.stats);
+  const forceNrCpus = boolOf("forceNrCpus", c.forceNrCpus);
   const modules = boolOf("modules", c.modules);
   const cpumaskOffstack =
     c.cpumaskOffstack === undefined ? null : boolOf("cpumaskOffstack", c.cpumaskOffstack);
@@ -452,6 +455,11 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
   const era: PcpuEra = c.era;
   if (!def.eras.includes(era))
     throw new ConfigError("era", `${arch} models the eras ${def.eras.join(", ")}, not ${era}`);
+  if (forceNrCpus && era !== "v6")
+    throw new ConfigError("forceNrCpus", `CONFIG_FORCE_NR_CPUS came with 6.0, not in ${era}`);
+  /* CONFIG_FORCE_NR_CPUS: nr_cpu_ids is NR_CPUS, not the last possible CPU + 1 */
+  const nrCpuIds = forceNrCpus ? nrCpus : cpus;
+  for (let cpu = cpus; cpu < nrCpuIds; cpu++) cpuToNode.push(-1);
 
   const staticSize = c.staticSize === undefined ? def.defaultStaticSize : sizeOf("staticSize", c.staticSize);
   if (staticSize === 0)
@@ -515,6 +523,8 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
     pageSize,
     bits,
     cpus,
+    nrCpuIds,
+    forceNrCpus,
     possible: formatCpulist(possibleCpus),
     possibleCpus,
     nodes: nodeCpus.map(formatCpulist).join(";"),
@@ -553,7 +563,7 @@ export function configForFile(c: ResolvedKernelConfig): KernelConfig {
   const dense = c.possibleCpus.length === c.cpus;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(c)) {
-    if (k === "nodeCpus" || k === "cpuToNode" || k === "possibleCpus") continue;
+    if (k === "nodeCpus" || k === "cpuToNode" || k === "possibleCpus" || k === "nrCpuIds") continue;
     /* A mask with holes is written as `possible` (cpus follows from it); 0..cpus-1 as `cpus`. */
     if ((k === "possible" && dense) || (k === "cpus" && !dense)) continue;
     /* null: the arch decides (x86: NR_CPUS > 512), which an absent key also means */

@@ -43,6 +43,12 @@ export const KCONFIG_SYMBOLS: readonly KconfigSymbol[] = [
   },
   { symbol: "CONFIG_PERCPU_STATS", key: "stats", type: "bool", doc: "debugfs percpu_stats" },
   {
+    symbol: "CONFIG_FORCE_NR_CPUS",
+    key: "forceNrCpus",
+    type: "bool",
+    doc: "nr_cpu_ids is NR_CPUS, however few CPUs are possible (6.0+)",
+  },
+  {
     symbol: "CONFIG_MODULES",
     key: "modules",
     type: "bool",

@@ -82,6 +82,62 @@ describe("possible: cpu_possible_mask with holes (x86_64, 0-3,8-11)", () => {
   });
 });
 
+/*
+ * A real boot log whose nr_cpu_ids is far above its possible CPUs: Linux
+ * 6.1.12 built with CONFIG_FORCE_NR_CPUS (NR_CPUS 64) in a KVM guest where
+ * only CPU 0 is possible ("smpboot: Allowing 1 CPUs, 0 hotplug CPUs"), so
+ * setup_nr_cpu_ids() WARNs and nr_cpu_ids stays 64. The setup_percpu line
+ * prints 64, but pcpu_build_alloc_info() gives a unit to CPU 0 only: one
+ * unit takes the whole 2 MiB atom (any upa > 1 wastes more than 1/3 = 0
+ * units) and the dump's column is one digit wide (num_possible_cpus() = 1).
+ * Source: LKML, Martin Mokrejs, 2023-02-22, "linux-6.1.12: WARNING: CPU: 0
+ * PID: 0 at include/linux/cpumask.h:47 prefill_possible_map+0xff/0x145",
+ * https://lore.kernel.org/lkml/92809acb-6fb8-2d15-fc8d-433b2751a0c4@gmail.com/
+ * (the paste lost the dump line's trailing space).
+ */
+describe("a real log: nr_cpu_ids 64 with one possible CPU (CONFIG_FORCE_NR_CPUS, 6.1.12)", () => {
+  const raw = [
+    "[    0.028260] setup_percpu: NR_CPUS:64 nr_cpumask_bits:64 nr_cpu_ids:64 nr_node_ids:1",
+    "[    0.030597] percpu: Embedded 44 pages/cpu s140904 r8192 d31128 u2097152",
+    "[    0.030612] pcpu-alloc: s140904 r8192 d31128 u2097152 alloc=1*2097152",
+    "[    0.030617] pcpu-alloc: [0] 0",
+  ];
+  const config: KernelConfig = {
+    arch: "x86_64",
+    possible: "0",
+    forceNrCpus: true,
+    nrCpus: 64,
+    numa: false,
+    staticSize: 140904,
+  };
+
+  it("reproduces the percpu lines byte for byte", () => {
+    const k = bootKernel({ ...config, trace: false });
+    const got = k.dmesg().filter((l) => /^(setup_percpu|percpu|pcpu-alloc):/.test(l));
+    const want = raw.map((l) => l.replace(/^\[\s*\d+\.\d+\] /, ""));
+    want[3] += " ";
+    expect(got).toEqual(want);
+    expect(k.pcpu.nrCpuIds).toBe(64);
+    expect(k.pcpu.nrPossibleCpus).toBe(1);
+    expect(k.pcpu.unitMap.length).toBe(64);
+    expect(k.pcpu.unitMap[63]).toBe(-1);
+  });
+
+  it("without CONFIG_FORCE_NR_CPUS the same machine has nr_cpu_ids 1", () => {
+    const k = bootKernel({ ...config, forceNrCpus: false, trace: false });
+    expect(k.dmesg()).toContain("setup_percpu: NR_CPUS:64 nr_cpumask_bits:64 nr_cpu_ids:1 nr_node_ids:1");
+  });
+
+  it("keeps forceNrCpus through the config file and .config, and refuses it before 6.0", () => {
+    const c = resolve(config);
+    expect([c.cpus, c.nrCpuIds]).toEqual([1, 64]);
+    expect(resolve(configForFile(c))).toEqual(c);
+    expect(toKconfig(configForFile(c))).toContain("CONFIG_FORCE_NR_CPUS=y");
+    expect(resolve(parseKconfig(toKconfig(configForFile(c))))).toEqual(c);
+    refused({ ...config, era: "v5.14" }, "forceNrCpus", /came with 6.0/);
+  });
+});
+
 describe("possible on the other arches", () => {
   it("gives arm64 (one node per half) and s390 units for 0-1,6-7 only", () => {
     expect(bootKernel({ arch: "arm64", possible: "0-1,6-7" }).dmesg()).toContain(

@@ -60,8 +60,9 @@ export interface ArchConfig {
   readonly cpus: number;
   /**
    * `cpu_possible_mask` as an ascending CPU list with holes allowed
-   * (`[0, 1, 2, 3, 8, 9, 10, 11]`); it must hold CPU 0 and end at
-   * `cpus - 1`. Default: 0 .. cpus-1.
+   * (`[0, 1, 2, 3, 8, 9, 10, 11]`); it must hold CPU 0 and lie below
+   * `cpus`. It ends at `cpus - 1` unless nr_cpu_ids is forced
+   * (CONFIG_FORCE_NR_CPUS: nr_cpu_ids is NR_CPUS). Default: 0 .. cpus-1.
    */
   readonly possibleCpus?: readonly number[];
   /**

@@ -181,8 +181,6 @@ export class GenericArch<A extends ArchPercpu = ArchPercpu> implements ArchDescr
       possible[cpu] = 1;
     });
     if (possible[0] !== 1) fail("possibleCpus must hold cpu 0 (the boot CPU)");
-    if (possible[cpus - 1] !== 1)
-      fail(`cpus (nr_cpu_ids) ${cpus} must be the last possible CPU + 1, got ${possibleCpus.at(-1)} + 1`);
     const nodes = config.nodes ?? [possibleCpus];
     if (!Array.isArray(nodes) || nodes.length === 0) fail("nodes must list at least one node");
     const cpuToNode = new Array<number>(cpus).fill(-1);

@@ -85,9 +85,10 @@ export interface MachineConfig {
   readonly nrCpus: number;
   /**
    * `cpu_possible_mask` as an ascending list of CPU ids, which may have holes
-   * (`[0, 1, 2, 3, 8, 9, 10, 11]`: hot-plug slots or disabled cores). It must
-   * hold CPU 0 (the boot CPU) and end at `nrCpus - 1` (the kernel derives
-   * nr_cpu_ids from the last possible CPU). Default: 0 .. nrCpus-1.
+   * (`[0, 1, 2, 3, 8, 9, 10, 11]`: hot-plug slots or disabled cores), every
+   * CPU below nrCpus. It must hold CPU 0 (the boot CPU). The kernel derives
+   * nr_cpu_ids from the last possible CPU; only a CONFIG_FORCE_NR_CPUS
+   * kernel has CPU ids beyond it. Default: 0 .. nrCpus-1.
    */
   readonly possibleCpus?: readonly number[];
   /**

@@ -93,8 +93,6 @@ export function validateMachineConfig(c: MachineConfig): void {
         fail(`possibleCpus must be ascending without repeats (${l[i - 1]}, ${cpu})`);
     });
     if (l[0] !== 0) fail(`possibleCpus must hold CPU 0, the boot CPU (first is ${l[0]})`);
-    if (l[l.length - 1] !== c.nrCpus - 1)
-      fail(`nrCpus ${c.nrCpus} must be the last possible CPU + 1 (nr_cpu_ids), got last ${l[l.length - 1]}`);
   }
   if (c.cpuToNode !== undefined) {
     if (c.cpuToNode.length !== c.nrCpus)

@@ -126,6 +126,7 @@ function configHelp(k: string, reg: KernelRegistry): string {
     era: `kernel generation: ${def.eras.map((e) => (e === "v6" ? "v6 (default)" : e)).join(", ")}${only ? "" : ` on ${def.name}`}`,
     nrCpus: `CONFIG_NR_CPUS (default ${def.nrCpusDefault} on ${def.name}, at least --cpus; at most ${def.nrCpusMax})`,
     modules: "CONFIG_MODULES on|off (default on)",
+    forceNrCpus: "CONFIG_FORCE_NR_CPUS on|off (default off): nr_cpu_ids is NR_CPUS (--nr-cpus)",
     numa: `CONFIG_NUMA (default ${def.numa ? "on" : "off"} on ${def.name}); off gives one node`,
     seed: "seed of the machine and the workload (default 1)",
     memcg: "CONFIG_MEMCG kmem accounting on|off (default on): bytes_alloc = pcpu_obj_full_size",
