@@ -143,6 +143,12 @@ export interface KernelConfig {
    */
   readonly memcg?: boolean | string;
   /**
+   * CONFIG_MEM_ALLOC_PROFILING with profiling on (6.10+, v6 only): percpu
+   * allocations are charged to their call site's alloc tag and
+   * `/proc/allocinfo` lists them (`pcpu-kernel proc allocinfo`). Default off.
+   */
+  readonly allocProfiling?: boolean | string;
+  /**
    * Policy switch: fix the bitmap allocator's free-path chunk-hint quirk of
    * pcpu_block_update_hint_free (bitmap allocator only). Default off: faithful.
    */
@@ -199,6 +205,7 @@ export interface ResolvedKernelConfig {
   readonly trace: boolean;
   readonly debugChecks: boolean;
   readonly memcg: boolean;
+  readonly allocProfiling: boolean;
   readonly fixFreeHintQuirk: boolean;
   readonly fixPopulatedOvercount: boolean;
   readonly checkFree: boolean;

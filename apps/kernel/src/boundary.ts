@@ -226,4 +226,20 @@ export function checkAllocOpts(fn: string, opts: unknown): void {
     refuse(fn, "opts", "undefined or { callSite?: string }", opts);
   const cs = (opts as { callSite?: unknown }).callSite;
   if (cs !== undefined && typeof cs !== "string") refuse(fn, "opts.callSite", "a string", cs);
+  const tag = (opts as { tag?: unknown }).tag;
+  if (tag !== undefined) {
+    const t = tag as { filename?: unknown; lineno?: unknown; function?: unknown; modname?: unknown } | null;
+    if (
+      t === null ||
+      typeof t !== "object" ||
+      typeof t.filename !== "string" ||
+      !/^\S+$/.test(t.filename) ||
+      !Number.isInteger(t.lineno) ||
+      (t.lineno as number) < 1 ||
+      typeof t.function !== "string" ||
+      !/^[A-Za-z_][A-Za-z0-9_.]*$/.test(t.function) ||
+      (t.modname !== undefined && (typeof t.modname !== "string" || !/^[A-Za-z0-9_-]+$/.test(t.modname)))
+    )
+      refuse(fn, "opts.tag", "an alloc tag { filename, lineno >= 1, function, modname? }", tag);
+  }
 }

@@ -64,6 +64,7 @@ export const CONFIG_KEYS = [
   "trace",
   "debugChecks",
   "memcg",
+  "allocProfiling",
   "fixFreeHintQuirk",
   "fixPopulatedOvercount",
   "checkFree",
@@ -84,6 +85,7 @@ export const DEFAULT_CONFIG = {
   trace: true,
   debugChecks: false,
   memcg: true,
+  allocProfiling: false,
   fixFreeHintQuirk: false,
   fixPopulatedOvercount: false,
   checkFree: true,
@@ -445,6 +447,7 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
   const trace = boolOf("trace", c.trace);
   const debugChecks = boolOf("debugChecks", c.debugChecks);
   const memcg = boolOf("memcg", c.memcg);
+  const allocProfiling = boolOf("allocProfiling", c.allocProfiling);
   const fixFreeHintQuirk = boolOf("fixFreeHintQuirk", c.fixFreeHintQuirk);
   const fixPopulatedOvercount = boolOf("fixPopulatedOvercount", c.fixPopulatedOvercount);
   const checkFree = boolOf("checkFree", c.checkFree);
@@ -455,6 +458,8 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
   const era: PcpuEra = c.era;
   if (!def.eras.includes(era))
     throw new ConfigError("era", `${arch} models the eras ${def.eras.join(", ")}, not ${era}`);
+  if (allocProfiling && era !== "v6")
+    throw new ConfigError("allocProfiling", `CONFIG_MEM_ALLOC_PROFILING came with 6.10, not in ${era}`);
   if (forceNrCpus && era !== "v6")
     throw new ConfigError("forceNrCpus", `CONFIG_FORCE_NR_CPUS came with 6.0, not in ${era}`);
   /* CONFIG_FORCE_NR_CPUS: nr_cpu_ids is NR_CPUS, not the last possible CPU + 1 */
@@ -548,6 +553,7 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
     trace,
     debugChecks,
     memcg,
+    allocProfiling,
     fixFreeHintQuirk,
     fixPopulatedOvercount,
     checkFree,

@@ -107,6 +107,12 @@ export const KCONFIG_SYMBOLS: readonly KconfigSymbol[] = [
   },
   { symbol: "CONFIG_MEMCG", key: "memcg", type: "bool", doc: "memory cgroups with kmem accounting" },
   {
+    symbol: "CONFIG_MEM_ALLOC_PROFILING",
+    key: "allocProfiling",
+    type: "bool",
+    doc: "allocation profiling: percpu call sites in /proc/allocinfo (6.10+)",
+  },
+  {
     symbol: "CONFIG_PCPU_FIX_FREE_HINT_QUIRK",
     key: "fixFreeHintQuirk",
     type: "bool",
@@ -180,7 +186,6 @@ const POSSIBLE_CPUS_ARCHES: readonly ArchName[] = ["x86_64", "i386", "s390"];
  * reads but does not model; a summary names the ones a file sets.
  */
 export const KCONFIG_NOT_MODELLED: Readonly<Record<string, string>> = {
-  CONFIG_MEM_ALLOC_PROFILING: "the larger PERCPU_MODULE_RESERVE of allocation profiling is not modelled",
   CONFIG_X86_5LEVEL: "the model places x86_64 areas with 4-level paging",
   CONFIG_NODES_SHIFT: "nodes come from CONFIG_PCPU_NODES",
   CONFIG_PCPU_DEV_REFCNT: "a networking switch, not the allocator",

@@ -22,6 +22,7 @@ import {
   type PcpuWidth,
   type Percpu,
   perCpuPtr,
+  procAllocinfo,
   thisCpuAdd,
   thisCpuCmpxchg,
   thisCpuDec,
@@ -40,6 +41,7 @@ import {
   percpuStatsText,
   type TraceFraming,
 } from "@pcpu/percpu-stats";
+import { AllocTagOpts, builtinCallSiteTags } from "./alloc-tags.js";
 import type { GfpArg, KernelCounters, ResolvedKernelConfig } from "./api.js";
 import {
   checkAddr,
@@ -226,13 +228,16 @@ export class Kernel {
     const nrCpus = pcpu.nrCpuIds;
     const possibleMask = pcpu.cpuPossibleMask;
     const tracking = this.tracking;
+    /* CONFIG_MEM_ALLOC_PROFILING: alloc_hooks() tags every call site; the built-in ones exist from boot */
+    const tagOpts = pcpu.allocTags === null ? null : new AllocTagOpts();
+    if (pcpu.allocTags !== null) pcpu.allocTags.register(builtinCallSiteTags());
     this.percpu = {
       alloc(size, align, gfp = "GFP_KERNEL", opts) {
         checkSizeT("percpu.alloc", "size", size, bits);
         checkSizeT("percpu.alloc", "align", align, bits);
         const flags = gfpFlags(gfp, "percpu.alloc");
         checkAllocOpts("percpu.alloc", opts);
-        const ptr = allocPercpuGfp(pcpu, size, align, flags, opts);
+        const ptr = allocPercpuGfp(pcpu, size, align, flags, tagOpts === null ? opts : tagOpts.of(opts));
         if (ptr === null) counters.failures++;
         else counters.allocs++;
         if (tracking.sites !== null)
@@ -243,7 +248,7 @@ export class Kernel {
         checkSizeT("percpu.allocReserved", "size", size, bits);
         checkSizeT("percpu.allocReserved", "align", align, bits);
         checkAllocOpts("percpu.allocReserved", opts);
-        const ptr = allocReservedPercpu(pcpu, size, align, opts);
+        const ptr = allocReservedPercpu(pcpu, size, align, tagOpts === null ? opts : tagOpts.of(opts));
         if (ptr === null) counters.failures++;
         else counters.allocs++;
         if (tracking.sites !== null)
@@ -406,6 +411,22 @@ export class Kernel {
    */
   meminfo(): string {
     return procMeminfo(this.machine, this.config.era, this.pcpu.pcpuNrPages());
+  }
+
+  /**
+   * /proc/allocinfo (CONFIG_MEM_ALLOC_PROFILING): the header, then every
+   * percpu call site's live bytes (one unit's worth per object) and calls.
+   * The file does not exist without profiling.
+   */
+  allocinfo(): string {
+    if (this.pcpu.allocTags === null)
+      throw new KernelApiError(
+        "/proc/allocinfo: No such file or directory (CONFIG_MEM_ALLOC_PROFILING is off)",
+        "allocinfo",
+        "config",
+        this.config.allocProfiling,
+      );
+    return procAllocinfo(this.pcpu.allocTags.tags);
   }
 
   /** /proc/vmallocinfo: the vmalloc areas of the percpu chunks. */

@@ -16,6 +16,7 @@
  */
 
 import { type Machine, Mutex, SpinLock } from "@pcpu/mm";
+import { PcpuAllocTags } from "./alloc-tag.js";
 import type {
   AreaAllocator,
   AreaAllocatorFactory,
@@ -64,6 +65,12 @@ export interface PcpuOptions {
    * assembled kernel's `memcg` config key turns it on by default.
    */
   readonly memcgKmem?: boolean;
+  /**
+   * CONFIG_MEM_ALLOC_PROFILING with profiling enabled (6.10+): pcpu_alloc
+   * charges each object to its call site's alloc tag (`PcpuAllocOpts.tag`)
+   * and /proc/allocinfo lists them (alloc-tag.ts). Default false.
+   */
+  readonly allocProfiling?: boolean;
 }
 
 /** The kernel image's static percpu section (`.data..percpu`). */
@@ -154,6 +161,8 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
   readonly lock: SpinLock;
   readonly allocMutex: Mutex;
   readonly balanceWork: { readonly name: string; readonly fn: () => void };
+  /** CONFIG_MEM_ALLOC_PROFILING's alloc tags; null when profiling is off. */
+  readonly allocTags: PcpuAllocTags | null;
   /** Debug bookkeeping (live allocations) and the invariant checker; null when off. */
   readonly debug: PcpuDebug | null;
 
@@ -170,6 +179,7 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
       debugChecks: o.debugChecks ?? false,
       checkFree: o.checkFree ?? true,
       memcgKmem: o.memcgKmem ?? false,
+      allocProfiling: o.allocProfiling ?? false,
     };
     this.era = this.options.era;
     this.changes = pcpuKernelChanges(this.era);
@@ -185,6 +195,7 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
     this.allocMutex = new Mutex("pcpu_alloc_mutex", init.machine.ctx, init.machine.log);
     this.balanceWork = { name: "pcpu_balance_workfn", fn: () => pcpuBalanceWorkfn(this) };
     this.debug = this.options.debugChecks ? new PcpuDebug() : null;
+    this.allocTags = this.options.allocProfiling ? new PcpuAllocTags() : null;
     this.area = init.area(this);
     this.backend = init.population(this);
   }

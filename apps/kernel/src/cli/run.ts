@@ -130,6 +130,8 @@ function configHelp(k: string, reg: KernelRegistry): string {
     numa: `CONFIG_NUMA (default ${def.numa ? "on" : "off"} on ${def.name}); off gives one node`,
     seed: "seed of the machine and the workload (default 1)",
     memcg: "CONFIG_MEMCG kmem accounting on|off (default on): bytes_alloc = pcpu_obj_full_size",
+    allocProfiling:
+      "CONFIG_MEM_ALLOC_PROFILING on|off (default off): call sites in /proc/allocinfo (proc allocinfo)",
     stats: "print percpu_stats; --stats=off (--no-stats) builds without CONFIG_PERCPU_STATS",
     debugChecks: "run the allocator's invariant checker after every call (slow)",
     fixFreeHintQuirk: "policy: fix the bitmap allocator's free-path chunk-hint quirk (default off: faithful)",
@@ -390,7 +392,7 @@ const COMMANDS: Command[] = [
   },
   {
     name: "proc",
-    usage: "pcpu-kernel proc meminfo|vmallocinfo [--after WORKLOAD] [flags]",
+    usage: "pcpu-kernel proc meminfo|vmallocinfo|allocinfo [--after WORKLOAD] [flags]",
     summary: "print a /proc file of the booted kernel (optionally after a workload)",
     flags: [...CONFIG_FLAGS, ...PROC_FLAGS, JSON_FLAG, HELP_FLAG],
     run(a, ctx) {
