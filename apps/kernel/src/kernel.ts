@@ -15,6 +15,7 @@ import {
   DEFAULT_CALL_SITE,
   freePercpu,
   type PcpuArchHooks,
+  type PcpuCodetag,
   type PcpuPtr,
   type PcpuTraceEvent,
   type PcpuTraceSink,
@@ -68,6 +69,11 @@ const UNNAMED_CALL_SITE = DEFAULT_CALL_SITE;
 /** Options of one allocation (the `%pS` call site the alloc tracepoint prints). */
 export interface KernelAllocOpts {
   readonly callSite?: string;
+  /**
+   * The call site's alloc tag for CONFIG_MEM_ALLOC_PROFILING (default: the
+   * one `callSite` maps to, see alloc-tags.ts).
+   */
+  readonly tag?: PcpuCodetag;
 }
 
 /**
