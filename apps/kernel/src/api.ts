@@ -71,8 +71,18 @@ export interface KernelConfig {
   readonly pageSize?: number | string;
   /** BITS_PER_LONG of the generic arch: 32 or 64 (default 64); the other arches have their own. */
   readonly bits?: number | string;
-  /** Possible CPUs (`nr_cpu_ids`). Default 8. */
+  /**
+   * `nr_cpu_ids`: the highest possible CPU + 1. Default 8, or the last CPU
+   * of `possible` + 1 (giving both, they must agree).
+   */
   readonly cpus?: number | string;
+  /**
+   * `cpu_possible_mask` as a cpulist, with holes where a machine has
+   * hot-plug slots or disabled cores (`0-3,8-11`). It must hold CPU 0 (the
+   * boot CPU); nr_cpu_ids is its last CPU + 1, as setup_nr_cpu_ids() sets
+   * it. Default: `0-(cpus-1)`.
+   */
+  readonly possible?: string;
   /**
    * The CPUs of each NUMA node in cpulist syntax, nodes separated by `;`
    * (`0-3;4-7`). Default: two halves on NUMA arches (x86_64) with population
@@ -116,6 +126,12 @@ export interface KernelConfig {
    */
   readonly smp?: boolean | string;
   /**
+   * CONFIG_FORCE_NR_CPUS (6.0+): nr_cpu_ids is the constant NR_CPUS
+   * (`nrCpus`), however few CPUs are possible; the kernel WARNs in
+   * setup_nr_cpu_ids() when the last possible CPU + 1 differs. Default off.
+   */
+  readonly forceNrCpus?: boolean | string;
+  /**
    * x86 CONFIG_CPUMASK_OFFSTACK: cpumasks sized by nr_cpu_ids (the
    * `nr_cpumask_bits:` of the setup_percpu line). Default: on when NR_CPUS > 512 (MAXSMP).
    */
@@ -133,6 +149,12 @@ export interface KernelConfig {
    * alloc tracepoint's bytes_alloc shows. Default on.
    */
   readonly memcg?: boolean | string;
+  /**
+   * CONFIG_MEM_ALLOC_PROFILING with profiling on (6.10+, v6 only): percpu
+   * allocations are charged to their call site's alloc tag and
+   * `/proc/allocinfo` lists them (`pcpu-kernel proc allocinfo`). Default off.
+   */
+  readonly allocProfiling?: boolean | string;
   /**
    * Policy switch: fix the bitmap allocator's free-path chunk-hint quirk of
    * pcpu_block_update_hint_free (bitmap allocator only). Default off: faithful.
@@ -154,14 +176,22 @@ export interface ResolvedKernelConfig {
   readonly pageSize: number;
   /** BITS_PER_LONG. */
   readonly bits: 32 | 64;
+  /** The last possible CPU + 1: `nr_cpu_ids`, unless forceNrCpus. */
   readonly cpus: number;
+  /** `nr_cpu_ids`: `cpus`, or NR_CPUS (`nrCpus`) with forceNrCpus. */
+  readonly nrCpuIds: number;
+  readonly forceNrCpus: boolean;
+  /** `cpu_possible_mask` as a cpulist (normalised: `0-3,8-11`). */
+  readonly possible: string;
+  /** The possible CPUs, ascending (what `for_each_possible_cpu` visits). */
+  readonly possibleCpus: readonly number[];
   /** The nodes as written (normalised: `0-3;4-7`). */
   readonly nodes: string;
   /** CONFIG_NUMA (always false on an arch without it). */
   readonly numa: boolean;
   /** CPU lists per node. */
   readonly nodeCpus: readonly (readonly number[])[];
-  /** `cpu_to_node()` of every possible CPU. */
+  /** `cpu_to_node()` of every CPU id below `cpus`; -1 (NUMA_NO_NODE) for an impossible one. */
   readonly cpuToNode: readonly number[];
   readonly memPerNode: number;
   readonly population: PopulationName;
@@ -184,6 +214,7 @@ export interface ResolvedKernelConfig {
   readonly trace: boolean;
   readonly debugChecks: boolean;
   readonly memcg: boolean;
+  readonly allocProfiling: boolean;
   readonly fixFreeHintQuirk: boolean;
   readonly fixPopulatedOvercount: boolean;
   readonly checkFree: boolean;

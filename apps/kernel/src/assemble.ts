@@ -95,6 +95,7 @@ export function assembleKernel(config: KernelConfig | ResolvedKernelConfig, defs
         era: c.era,
         debugChecks: c.debugChecks,
         memcgKmem: c.memcg,
+        allocProfiling: c.allocProfiling,
         fixFreeHintQuirk: c.fixFreeHintQuirk,
         checkFree: c.checkFree,
       },

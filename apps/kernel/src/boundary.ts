@@ -14,7 +14,7 @@
  */
 
 import { GFP_ATOMIC, GFP_DEFINED_BITS, GFP_KERNEL, GFP_NOWAIT } from "@pcpu/mm";
-import type { PcpuWidth } from "@pcpu/percpu";
+import { bitmapListString, type PcpuWidth } from "@pcpu/percpu";
 import type { GfpArg } from "./api.js";
 
 /**
@@ -80,8 +80,9 @@ function badAddr(fn: string, argument: string, v: unknown, vaBits: number): neve
 function badPtr(fn: string, argument: string, v: unknown, ptrBits: number): never {
   return refuse(fn, argument, `a percpu pointer (an integer in [0, ${pow2(ptrBits)}))`, v);
 }
-function badCpu(fn: string, v: unknown, nrCpus: number): never {
-  return refuse(fn, "cpu", `a possible CPU (0-${nrCpus - 1})`, v);
+function badCpu(fn: string, v: unknown, nrCpus: number, possible: Uint32Array | null): never {
+  const list = possible === null ? `0-${nrCpus - 1}` : bitmapListString(possible, nrCpus);
+  return refuse(fn, "cpu", `a possible CPU (${list})`, v);
 }
 function badValue(fn: string, argument: string, v: unknown, width: number): never {
   if (width === 8) return refuse(fn, argument, "a bigint in [-2^63, 2^64) for width 8", v);
@@ -139,10 +140,24 @@ export function checkPtr(fn: string, argument: string, v: unknown, ptrBits: 32 |
   }
 }
 
-/** A possible CPU: an integer in [0, nr_cpu_ids). */
-export function checkCpu(fn: string, v: unknown, nrCpus: number): asserts v is number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= nrCpus) {
-    badCpu(fn, v, nrCpus);
+/**
+ * A possible CPU: an integer in [0, nr_cpu_ids) whose bit is set in
+ * `possible` (cpu_possible_mask; null: every CPU below nrCpus).
+ */
+export function checkCpu(
+  fn: string,
+  v: unknown,
+  nrCpus: number,
+  possible: Uint32Array | null = null,
+): asserts v is number {
+  if (
+    typeof v !== "number" ||
+    !Number.isInteger(v) ||
+    v < 0 ||
+    v >= nrCpus ||
+    (possible !== null && ((possible[v >>> 5]! >>> (v & 31)) & 1) === 0)
+  ) {
+    badCpu(fn, v, nrCpus, possible);
   }
 }
 
@@ -211,4 +226,20 @@ export function checkAllocOpts(fn: string, opts: unknown): void {
     refuse(fn, "opts", "undefined or { callSite?: string }", opts);
   const cs = (opts as { callSite?: unknown }).callSite;
   if (cs !== undefined && typeof cs !== "string") refuse(fn, "opts.callSite", "a string", cs);
+  const tag = (opts as { tag?: unknown }).tag;
+  if (tag !== undefined) {
+    const t = tag as { filename?: unknown; lineno?: unknown; function?: unknown; modname?: unknown } | null;
+    if (
+      t === null ||
+      typeof t !== "object" ||
+      typeof t.filename !== "string" ||
+      !/^\S+$/.test(t.filename) ||
+      !Number.isInteger(t.lineno) ||
+      (t.lineno as number) < 1 ||
+      typeof t.function !== "string" ||
+      !/^[A-Za-z_][A-Za-z0-9_.]*$/.test(t.function) ||
+      (t.modname !== undefined && (typeof t.modname !== "string" || !/^[A-Za-z0-9_-]+$/.test(t.modname)))
+    )
+      refuse(fn, "opts.tag", "an alloc tag { filename, lineno >= 1, function, modname? }", tag);
+  }
 }

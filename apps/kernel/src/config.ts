@@ -43,6 +43,7 @@ export const CONFIG_KEYS = [
   "pageSize",
   "bits",
   "cpus",
+  "possible",
   "nodes",
   "numa",
   "memPerNode",
@@ -56,6 +57,7 @@ export const CONFIG_KEYS = [
   "atomSize",
   "era",
   "nrCpus",
+  "forceNrCpus",
   "modules",
   "smp",
   "cpumaskOffstack",
@@ -63,6 +65,7 @@ export const CONFIG_KEYS = [
   "trace",
   "debugChecks",
   "memcg",
+  "allocProfiling",
   "fixFreeHintQuirk",
   "fixPopulatedOvercount",
   "checkFree",
@@ -78,10 +81,12 @@ export const DEFAULT_CONFIG = {
   stats: true,
   era: "v6",
   modules: true,
+  forceNrCpus: false,
   seed: 1,
   trace: true,
   debugChecks: false,
   memcg: true,
+  allocProfiling: false,
   fixFreeHintQuirk: false,
   fixPopulatedOvercount: false,
   checkFree: true,
@@ -174,7 +179,14 @@ function oneOf<T extends string>(setting: string, v: unknown, allowed: readonly 
  * trailing `;`) and spaces inside or between lists are refused: both are
  * far more often a typo or a shell's word splitting than a CPU-less node.
  */
-export function parseNodes(text: string, cpus: number): { nodeCpus: number[][]; cpuToNode: number[] } {
+export function parseNodes(
+  text: string,
+  cpus: number,
+  possible?: readonly number[],
+): { nodeCpus: number[][]; cpuToNode: number[] } {
+  const isPossible = new Uint8Array(cpus);
+  for (const cpu of possible ?? Array.from({ length: cpus }, (_, i) => i)) isPossible[cpu] = 1;
+  const possibleText = possible === undefined ? `0-${cpus - 1}` : formatCpulist(possible);
   if (typeof text !== "string" || text.trim() === "")
     throw new ConfigError("nodes", "must list the CPUs of at least one node");
   const parts = text.split(";").map((s) => s.trim());
@@ -217,10 +229,10 @@ export function parseNodes(text: string, cpus: number): { nodeCpus: number[][]; 
     }
     list.sort((a, b) => a - b);
     for (const cpu of list) {
-      if (cpu >= cpus)
+      if (cpu >= cpus || isPossible[cpu] === 0)
         throw new ConfigError(
           "nodes",
-          `node ${nid} lists CPU ${cpu} but only CPUs 0-${cpus - 1} are possible`,
+          `node ${nid} lists CPU ${cpu} but only CPUs ${possibleText} are possible`,
         );
       if (cpuToNode[cpu] !== -1)
         throw new ConfigError("nodes", `CPU ${cpu} is in node ${cpuToNode[cpu]} and node ${nid}`);
@@ -228,9 +240,12 @@ export function parseNodes(text: string, cpus: number): { nodeCpus: number[][]; 
     }
     nodeCpus.push(list);
   });
-  const missing = cpuToNode.indexOf(-1);
+  const missing = cpuToNode.findIndex((nid, cpu) => nid === -1 && isPossible[cpu] === 1);
   if (missing >= 0)
-    throw new ConfigError("nodes", `CPU ${missing} is in no node (the nodes must cover CPUs 0-${cpus - 1})`);
+    throw new ConfigError(
+      "nodes",
+      `CPU ${missing} is in no node (the nodes must cover CPUs ${possibleText})`,
+    );
   return { nodeCpus, cpuToNode };
 }
 
@@ -246,13 +261,54 @@ export function formatCpulist(list: readonly number[]): string {
   return out.join(",");
 }
 
-/** The default nodes: halves on NUMA arches (x86_64 default: 0-3;4-7), one node otherwise. */
-export function defaultNodes(cpus: number, numa: boolean): string {
-  if (!numa || cpus < 2) return formatCpulist(Array.from({ length: cpus }, (_, i) => i));
-  const half = Math.ceil(cpus / 2);
-  return `${formatCpulist(Array.from({ length: half }, (_, i) => i))};${formatCpulist(
-    Array.from({ length: cpus - half }, (_, i) => half + i),
-  )}`;
+/**
+ * The default nodes: the possible CPUs in halves on NUMA arches (x86_64
+ * default: 0-3;4-7; possible 0-3,8-11: 0-3;8-11), one node otherwise.
+ */
+export function defaultNodes(cpus: number, numa: boolean, possible?: readonly number[]): string {
+  const list = possible ?? Array.from({ length: cpus }, (_, i) => i);
+  if (!numa || list.length < 2) return formatCpulist(list);
+  const half = Math.ceil(list.length / 2);
+  return `${formatCpulist(list.slice(0, half))};${formatCpulist(list.slice(half))}`;
+}
+
+/**
+ * Parses `possible` (a cpulist) against the arch's NR_CPUS limit.
+ * @returns the possible CPUs, ascending
+ * @throws ConfigError for a bad list, a list without CPU 0, or CPUs beyond the limit
+ */
+export function parsePossible(text: unknown, nrCpusMax: number): number[] {
+  if (typeof text !== "string" || text.trim() === "")
+    throw new ConfigError("possible", "must be a cpulist such as 0-3,8-11");
+  if (/\s/.test(text.trim()))
+    throw new ConfigError("possible", `${JSON.stringify(text)} has spaces: a cpulist is "0-3,8-11"`);
+  let mask: Uint32Array;
+  const nbits = Math.max(nrCpusMax, 65536);
+  try {
+    mask = cpulistParse(text.trim(), nbits);
+  } catch (e) {
+    if (e instanceof CpulistParseError) throw new ConfigError("possible", e.message);
+    throw e;
+  }
+  const list: number[] = [];
+  for (let w = 0; w < mask.length; w++) {
+    let word = mask[w]!;
+    while (word !== 0) {
+      const bit = 31 - Math.clz32(word & -word);
+      word &= word - 1;
+      list.push(w * 32 + bit);
+    }
+  }
+  if (list.length === 0) throw new ConfigError("possible", "lists no CPU");
+  if (list[0] !== 0)
+    throw new ConfigError("possible", `${JSON.stringify(text)} must hold CPU 0, the boot CPU`);
+  const last = list[list.length - 1]!;
+  if (last >= nrCpusMax)
+    throw new ConfigError(
+      "possible",
+      `CPU ${last} needs nr_cpu_ids ${last + 1}, beyond the NR_CPUS limit of ${nrCpusMax}`,
+    );
+  return list;
 }
 
 /** `4K`, `16K`, `64K` for a page size in bytes. */
@@ -321,7 +377,21 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
   const smp = c.smp === undefined ? true : boolOf("smp", c.smp);
   if (!smp) return resolveUp(input, c, def);
 
-  const cpus = intOf("cpus", c.cpus, 1);
+  let cpus: number;
+  let possibleCpus: number[];
+  if (c.possible !== undefined && c.possible !== null) {
+    possibleCpus = parsePossible(c.possible, def.nrCpusMax);
+    cpus = possibleCpus[possibleCpus.length - 1]! + 1;
+    /* setup_nr_cpu_ids(): nr_cpu_ids is the last possible CPU + 1 */
+    if (input.cpus !== undefined && intOf("cpus", input.cpus, 1) !== cpus)
+      throw new ConfigError(
+        "cpus",
+        `${shown(input.cpus)} is not nr_cpu_ids ${cpus} (the last CPU of possible ${formatCpulist(possibleCpus)} + 1); leave cpus out`,
+      );
+  } else {
+    cpus = intOf("cpus", c.cpus, 1);
+    possibleCpus = Array.from({ length: Math.min(cpus, def.nrCpusMax) }, (_, i) => i);
+  }
   if (cpus > def.nrCpusMax) {
     throw new ConfigError(
       "cpus",
@@ -338,13 +408,15 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
   const numa = c.numa === undefined ? def.numa : boolOf("numa", c.numa);
   if (numa && !def.numa) throw new ConfigError("numa", `${arch} has no CONFIG_NUMA`);
   const nodesText =
-    c.nodes === undefined ? defaultNodes(cpus, numa && def.groupsByNode && !kmDefault) : c.nodes;
+    c.nodes === undefined
+      ? defaultNodes(cpus, numa && def.groupsByNode && !kmDefault, possibleCpus)
+      : c.nodes;
   if (typeof nodesText !== "string") throw new ConfigError("nodes", "must be a string such as 0-3;4-7");
-  const { nodeCpus, cpuToNode } = parseNodes(nodesText, cpus);
+  const { nodeCpus, cpuToNode } = parseNodes(nodesText, cpus, possibleCpus);
   if (nodeCpus.length > 1 && !numa) {
     throw new ConfigError(
       "nodes",
-      `${def.numa ? "CONFIG_NUMA is off" : `${arch} has no CONFIG_NUMA`}: give one node (e.g. 0-${cpus - 1}), not ${nodeCpus.length}`,
+      `${def.numa ? "CONFIG_NUMA is off" : `${arch} has no CONFIG_NUMA`}: give one node (e.g. ${formatCpulist(possibleCpus)}), not ${nodeCpus.length}`,
     );
   }
 
@@ -371,12 +443,14 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
   }
   const allocator = oneOf<AllocatorName>("allocator", c.allocator, ALLOCATOR_NAMES);
   const stats = boolOf("stats", c.stats);
+  const forceNrCpus = boolOf("forceNrCpus", c.forceNrCpus);
   const modules = boolOf("modules", c.modules);
   const cpumaskOffstack =
     c.cpumaskOffstack === undefined ? null : boolOf("cpumaskOffstack", c.cpumaskOffstack);
   const trace = boolOf("trace", c.trace);
   const debugChecks = boolOf("debugChecks", c.debugChecks);
   const memcg = boolOf("memcg", c.memcg);
+  const allocProfiling = boolOf("allocProfiling", c.allocProfiling);
   const fixFreeHintQuirk = boolOf("fixFreeHintQuirk", c.fixFreeHintQuirk);
   const fixPopulatedOvercount = boolOf("fixPopulatedOvercount", c.fixPopulatedOvercount);
   const checkFree = boolOf("checkFree", c.checkFree);
@@ -387,6 +461,13 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
   const era: PcpuEra = c.era;
   if (!def.eras.includes(era))
     throw new ConfigError("era", `${arch} models the eras ${def.eras.join(", ")}, not ${era}`);
+  if (allocProfiling && era !== "v6")
+    throw new ConfigError("allocProfiling", `CONFIG_MEM_ALLOC_PROFILING came with 6.10, not in ${era}`);
+  if (forceNrCpus && era !== "v6")
+    throw new ConfigError("forceNrCpus", `CONFIG_FORCE_NR_CPUS came with 6.0, not in ${era}`);
+  /* CONFIG_FORCE_NR_CPUS: nr_cpu_ids is NR_CPUS, not the last possible CPU + 1 */
+  const nrCpuIds = forceNrCpus ? nrCpus : cpus;
+  for (let cpu = cpus; cpu < nrCpuIds; cpu++) cpuToNode.push(-1);
 
   const staticSize = c.staticSize === undefined ? def.defaultStaticSize : sizeOf("staticSize", c.staticSize);
   if (staticSize === 0)
@@ -450,6 +531,10 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
     pageSize,
     bits,
     cpus,
+    nrCpuIds,
+    forceNrCpus,
+    possible: formatCpulist(possibleCpus),
+    possibleCpus,
     nodes: nodeCpus.map(formatCpulist).join(";"),
     numa,
     nodeCpus,
@@ -472,6 +557,7 @@ export function resolveConfig(input: KernelConfig, lookup: ArchLookup): Resolved
     trace,
     debugChecks,
     memcg,
+    allocProfiling,
     fixFreeHintQuirk,
     fixPopulatedOvercount,
     checkFree,
@@ -549,7 +635,15 @@ function resolveUp(input: KernelConfig, c: KernelConfig, def: KernelArchDefiniti
  * `pcpu-kernel config` prints boots the same kernel when read back.
  */
 export function configForFile(c: ResolvedKernelConfig): KernelConfig {
-  const { nodeCpus: _n, cpuToNode: _c, cpumaskOffstack, ...rest } = c;
-  /* null: the arch decides (x86: NR_CPUS > 512), which an absent key also means */
-  return cpumaskOffstack === null ? rest : { ...rest, cpumaskOffstack };
+  const dense = c.possibleCpus.length === c.cpus;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(c)) {
+    if (k === "nodeCpus" || k === "cpuToNode" || k === "possibleCpus" || k === "nrCpuIds") continue;
+    /* A mask with holes is written as `possible` (cpus follows from it); 0..cpus-1 as `cpus`. */
+    if ((k === "possible" && dense) || (k === "cpus" && !dense)) continue;
+    /* null: the arch decides (x86: NR_CPUS > 512), which an absent key also means */
+    if (k === "cpumaskOffstack" && v === null) continue;
+    out[k] = v;
+  }
+  return out as KernelConfig;
 }

@@ -43,6 +43,12 @@ export const KCONFIG_SYMBOLS: readonly KconfigSymbol[] = [
   },
   { symbol: "CONFIG_PERCPU_STATS", key: "stats", type: "bool", doc: "debugfs percpu_stats" },
   {
+    symbol: "CONFIG_FORCE_NR_CPUS",
+    key: "forceNrCpus",
+    type: "bool",
+    doc: "nr_cpu_ids is NR_CPUS, however few CPUs are possible (6.0+)",
+  },
+  {
     symbol: "CONFIG_MODULES",
     key: "modules",
     type: "bool",
@@ -66,7 +72,13 @@ export const KCONFIG_SYMBOLS: readonly KconfigSymbol[] = [
     type: "bool",
     doc: "x86: cpumasks of nr_cpu_ids bits (nr_cpumask_bits in the setup_percpu line)",
   },
-  { symbol: "CONFIG_PCPU_CPUS", key: "cpus", type: "int", doc: "possible CPUs of the machine (nr_cpu_ids)" },
+  { symbol: "CONFIG_PCPU_CPUS", key: "cpus", type: "int", doc: "nr_cpu_ids: possible CPUs 0..N-1" },
+  {
+    symbol: "CONFIG_PCPU_POSSIBLE",
+    key: "possible",
+    type: "string",
+    doc: 'cpu_possible_mask with holes, e.g. "0-3,8-11" (nr_cpu_ids: its last CPU + 1)',
+  },
   { symbol: "CONFIG_PCPU_NODES", key: "nodes", type: "string", doc: 'CPUs per NUMA node, e.g. "0-3;4-7"' },
   { symbol: "CONFIG_PCPU_MEM_PER_NODE", key: "memPerNode", type: "size", doc: "memory per node" },
   { symbol: "CONFIG_PCPU_ALLOCATOR", key: "allocator", type: "string", doc: '"bitmap" or "area-map"' },
@@ -94,6 +106,12 @@ export const KCONFIG_SYMBOLS: readonly KconfigSymbol[] = [
     doc: "invariant checker after every call",
   },
   { symbol: "CONFIG_MEMCG", key: "memcg", type: "bool", doc: "memory cgroups with kmem accounting" },
+  {
+    symbol: "CONFIG_MEM_ALLOC_PROFILING",
+    key: "allocProfiling",
+    type: "bool",
+    doc: "allocation profiling: percpu call sites in /proc/allocinfo (6.10+)",
+  },
   {
     symbol: "CONFIG_PCPU_FIX_FREE_HINT_QUIRK",
     key: "fixFreeHintQuirk",
@@ -144,11 +162,30 @@ export function percpuAllocFromCmdline(cmdline: string): string | undefined {
 }
 
 /**
+ * `possible_cpus=N` from a kernel command line (x86 and s390: the possible
+ * mask becomes CPUs 0..N-1, whatever the firmware listed); undefined when absent.
+ * @throws ConfigError when N is not a positive decimal number
+ */
+export function possibleCpusFromCmdline(cmdline: string): number | undefined {
+  let found: number | undefined;
+  for (const word of cmdline.split(/\s+/)) {
+    if (!word.startsWith("possible_cpus=")) continue;
+    const v = word.slice("possible_cpus=".length);
+    if (!/^[0-9]+$/.test(v) || Number(v) < 1)
+      throw new ConfigError("cpus", `possible_cpus=${v} in CONFIG_CMDLINE is not a CPU count`);
+    found = Number(v);
+  }
+  return found;
+}
+
+/** The arches whose setup code reads `possible_cpus=`. */
+const POSSIBLE_CPUS_ARCHES: readonly ArchName[] = ["x86_64", "i386", "s390"];
+
+/**
  * Real kernel symbols about percpu or the machine's layout that the model
  * reads but does not model; a summary names the ones a file sets.
  */
 export const KCONFIG_NOT_MODELLED: Readonly<Record<string, string>> = {
-  CONFIG_MEM_ALLOC_PROFILING: "the larger PERCPU_MODULE_RESERVE of allocation profiling is not modelled",
   CONFIG_X86_5LEVEL: "the model places x86_64 areas with 4-level paging",
   CONFIG_NODES_SHIFT: "nodes come from CONFIG_PCPU_NODES",
   CONFIG_PCPU_DEV_REFCNT: "a networking switch, not the allocator",
@@ -197,6 +234,7 @@ export function readKconfig(text: string): KconfigReadReport {
   const ignoredPercpu: string[] = [];
   let ignored = 0;
   const archSeen: ArchName[] = [];
+  let possibleCpusParam: number | undefined;
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
@@ -249,11 +287,13 @@ export function readKconfig(text: string): KconfigReadReport {
       continue;
     }
     if (symbol === "CONFIG_CMDLINE") {
-      const fc = percpuAllocFromCmdline(unquote(value, symbol, lineNo));
+      const cmdline = unquote(value, symbol, lineNo);
+      const fc = percpuAllocFromCmdline(cmdline);
       if (fc !== undefined) {
         out.percpuAlloc = fc;
         used.push(`${symbol}="...percpu_alloc=${fc}..."`);
       }
+      possibleCpusParam = possibleCpusFromCmdline(cmdline) ?? possibleCpusParam;
       continue;
     }
     if (IGNORED.has(symbol) || SELECTED_BY_ARCH.has(symbol)) {
@@ -291,6 +331,18 @@ export function readKconfig(text: string): KconfigReadReport {
     );
   }
   if (archSeen.length === 1) out.arch = archSeen[0];
+  if (possibleCpusParam !== undefined) {
+    /* possible_cpus=N: CPUs 0..N-1 are possible, in place of the machine's own mask */
+    const arch = (out.arch as ArchName | undefined) ?? "x86_64";
+    if (!POSSIBLE_CPUS_ARCHES.includes(arch))
+      throw new ConfigError(
+        "cpus",
+        `possible_cpus= in CONFIG_CMDLINE is read by x86 and s390 only, not ${arch}`,
+      );
+    delete out.possible;
+    out.cpus = String(possibleCpusParam);
+    used.push(`CONFIG_CMDLINE="...possible_cpus=${possibleCpusParam}..."`);
+  }
   if (numa !== undefined) out.numa = numa;
   if (numa === false && typeof out.nodes === "string" && out.nodes.includes(";")) {
     throw new ConfigError("nodes", "CONFIG_PCPU_NODES lists several nodes but CONFIG_NUMA is not set");

@@ -15,6 +15,7 @@ import {
   DEFAULT_CALL_SITE,
   freePercpu,
   type PcpuArchHooks,
+  type PcpuCodetag,
   type PcpuPtr,
   type PcpuTraceEvent,
   type PcpuTraceSink,
@@ -22,6 +23,7 @@ import {
   type PcpuWidth,
   type Percpu,
   perCpuPtr,
+  procAllocinfo,
   thisCpuAdd,
   thisCpuCmpxchg,
   thisCpuDec,
@@ -40,6 +42,7 @@ import {
   percpuStatsText,
   type TraceFraming,
 } from "@pcpu/percpu-stats";
+import { AllocTagOpts, builtinCallSiteTags } from "./alloc-tags.js";
 import type { GfpArg, KernelCounters, ResolvedKernelConfig } from "./api.js";
 import {
   checkAddr,
@@ -66,6 +69,11 @@ const UNNAMED_CALL_SITE = DEFAULT_CALL_SITE;
 /** Options of one allocation (the `%pS` call site the alloc tracepoint prints). */
 export interface KernelAllocOpts {
   readonly callSite?: string;
+  /**
+   * The call site's alloc tag for CONFIG_MEM_ALLOC_PROFILING (default: the
+   * one `callSite` maps to, see alloc-tags.ts).
+   */
+  readonly tag?: PcpuCodetag;
 }
 
 /**
@@ -223,15 +231,19 @@ export class Kernel {
     const vaBits = p.machine.config.vaBits;
     const vaEnd = 2 ** vaBits;
     const ptrBits = bits === 32 ? 32 : 53;
-    const nrCpus = pcpu.nrPossibleCpus;
+    const nrCpus = pcpu.nrCpuIds;
+    const possibleMask = pcpu.cpuPossibleMask;
     const tracking = this.tracking;
+    /* CONFIG_MEM_ALLOC_PROFILING: alloc_hooks() tags every call site; the built-in ones exist from boot */
+    const tagOpts = pcpu.allocTags === null ? null : new AllocTagOpts();
+    if (pcpu.allocTags !== null) pcpu.allocTags.register(builtinCallSiteTags());
     this.percpu = {
       alloc(size, align, gfp = "GFP_KERNEL", opts) {
         checkSizeT("percpu.alloc", "size", size, bits);
         checkSizeT("percpu.alloc", "align", align, bits);
         const flags = gfpFlags(gfp, "percpu.alloc");
         checkAllocOpts("percpu.alloc", opts);
-        const ptr = allocPercpuGfp(pcpu, size, align, flags, opts);
+        const ptr = allocPercpuGfp(pcpu, size, align, flags, tagOpts === null ? opts : tagOpts.of(opts));
         if (ptr === null) counters.failures++;
         else counters.allocs++;
         if (tracking.sites !== null)
@@ -242,7 +254,7 @@ export class Kernel {
         checkSizeT("percpu.allocReserved", "size", size, bits);
         checkSizeT("percpu.allocReserved", "align", align, bits);
         checkAllocOpts("percpu.allocReserved", opts);
-        const ptr = allocReservedPercpu(pcpu, size, align, opts);
+        const ptr = allocReservedPercpu(pcpu, size, align, tagOpts === null ? opts : tagOpts.of(opts));
         if (ptr === null) counters.failures++;
         else counters.allocs++;
         if (tracking.sites !== null)
@@ -260,7 +272,7 @@ export class Kernel {
       },
       perCpuPtr(ptr, cpu) {
         checkPtr("percpu.perCpuPtr", "ptr", ptr, ptrBits);
-        checkCpu("percpu.perCpuPtr", cpu, nrCpus);
+        checkCpu("percpu.perCpuPtr", cpu, nrCpus, possibleMask);
         return perCpuPtr(pcpu, ptr, cpu);
       },
       nrPages: () => pcpu.pcpuNrPages(),
@@ -342,7 +354,7 @@ export class Kernel {
    * back), with the this_cpu operations of that CPU.
    */
   onCpu<T>(cpu: number, fn: (thisCpu: ThisCpuOps) => T): T {
-    checkCpu("onCpu", cpu, this.pcpu.nrPossibleCpus);
+    checkCpu("onCpu", cpu, this.pcpu.nrCpuIds, this.pcpu.cpuPossibleMask);
     if (typeof fn !== "function") refuse("onCpu", "fn", "a function", fn);
     return this.machine.ctx.runOnCpu(cpu, () => fn(this.thisCpu));
   }
@@ -405,6 +417,22 @@ export class Kernel {
    */
   meminfo(): string {
     return procMeminfo(this.machine, this.config.era, this.pcpu.pcpuNrPages());
+  }
+
+  /**
+   * /proc/allocinfo (CONFIG_MEM_ALLOC_PROFILING): the header, then every
+   * percpu call site's live bytes (one unit's worth per object) and calls.
+   * The file does not exist without profiling.
+   */
+  allocinfo(): string {
+    if (this.pcpu.allocTags === null)
+      throw new KernelApiError(
+        "/proc/allocinfo: No such file or directory (CONFIG_MEM_ALLOC_PROFILING is off)",
+        "allocinfo",
+        "config",
+        this.config.allocProfiling,
+      );
+    return procAllocinfo(this.pcpu.allocTags.tags);
   }
 
   /** /proc/vmallocinfo: the vmalloc areas of the percpu chunks. */

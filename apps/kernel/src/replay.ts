@@ -122,6 +122,12 @@ export function replayTrace(k: Kernel, trace: ParsedTrace, opts: ReplayOptions =
   if (opts === null || typeof opts !== "object") refuse("replayTrace", "opts", "an object", opts);
   const ctx = k.machine.ctx;
   const cpus = k.config.cpus;
+  /* A CPU this kernel does not have runs on the (n % count)-th possible CPU (CPU n % cpus when dense). */
+  const possible = k.config.possibleCpus;
+  const isPossible = new Uint8Array(cpus);
+  for (const c of possible) isPossible[c] = 1;
+  const cpuFor = (c: number): number =>
+    c < cpus && isPossible[c] === 1 ? c : possible[c % possible.length]!;
   const before = k.snapshot();
   const map = new Map<number, PcpuPtr>();
   const failedHere = new Set<number>();
@@ -156,7 +162,7 @@ export function replayTrace(k: Kernel, trace: ParsedTrace, opts: ReplayOptions =
     } else if (ev.event === "percpu_create_chunk") tCreated++;
     else if (ev.event === "percpu_destroy_chunk") tDestroyed++;
     else {
-      ctx.setCpu(ev.cpu % cpus);
+      ctx.setCpu(cpuFor(ev.cpu));
       ctx.setTask(rec.framing.pid, rec.framing.task);
       if (ev.event === "percpu_alloc_percpu" || ev.event === "percpu_alloc_percpu_fail") {
         sawRuntime = true;

@@ -37,7 +37,7 @@ export class ArmPercpuArch extends ArchPercpu {
     );
     this.usesTpidrprw = usesTpidrprw;
     /* smp_setup_processor_id() clears the boot CPU's; the others hold 0 until they start. */
-    this.tpidrprw = new Float64Array(pcpu.nrPossibleCpus);
+    this.tpidrprw = new Float64Array(pcpu.nrCpuIds);
   }
 
   /**

@@ -43,8 +43,8 @@ export class Arm64PercpuArch extends ArchPercpu {
     );
     this.vhe = vhe;
     /* smp_setup_processor_id() clears the boot CPU's; the others hold 0 until they start. */
-    this.tpidrEl1 = new Float64Array(pcpu.nrPossibleCpus);
-    this.tpidrEl2 = new Float64Array(pcpu.nrPossibleCpus);
+    this.tpidrEl1 = new Float64Array(pcpu.nrCpuIds);
+    this.tpidrEl2 = new Float64Array(pcpu.nrCpuIds);
   }
 
   /** The register this kernel keeps offsets in. */

@@ -56,11 +56,18 @@ export interface ArchNrCpus {
  * option the arch does not have (e.g. `vmallocSize` on x86_64) is an error.
  */
 export interface ArchConfig {
-  /** Possible CPUs (`nr_cpu_ids`), 1 .. NR_CPUS. */
+  /** `nr_cpu_ids` (the highest possible CPU + 1), 1 .. NR_CPUS. */
   readonly cpus: number;
   /**
-   * CPUs of each NUMA node, e.g. `[[0, 1], [2, 3]]`; every CPU in exactly
-   * one node. Default: one node holding every CPU.
+   * `cpu_possible_mask` as an ascending CPU list with holes allowed
+   * (`[0, 1, 2, 3, 8, 9, 10, 11]`); it must hold CPU 0 and lie below
+   * `cpus`. It ends at `cpus - 1` unless nr_cpu_ids is forced
+   * (CONFIG_FORCE_NR_CPUS: nr_cpu_ids is NR_CPUS). Default: 0 .. cpus-1.
+   */
+  readonly possibleCpus?: readonly number[];
+  /**
+   * CPUs of each NUMA node, e.g. `[[0, 1], [2, 3]]`; every possible CPU in
+   * exactly one node. Default: one node holding every possible CPU.
    */
   readonly nodes?: readonly (readonly number[])[];
   /** `CONFIG_NUMA`. Default: true when more than one node is given. */
@@ -134,11 +141,14 @@ export interface ResolvedArchConfig {
   readonly era: ArchEra;
   /** The core generation the era runs (`v6.14` -> `v6`). */
   readonly pcpuEra: PcpuEra;
+  /** `nr_cpu_ids`. */
   readonly cpus: number;
   /** `CONFIG_SMP`. */
   readonly smp: boolean;
+  /** The possible CPUs, ascending (`for_each_possible_cpu`). */
+  readonly possibleCpus: readonly number[];
   readonly nodes: readonly (readonly number[])[];
-  /** Node of each possible CPU. */
+  /** Node of each CPU id below `cpus`; -1 (NUMA_NO_NODE) for an impossible one. */
   readonly cpuToNode: readonly number[];
   readonly numa: boolean;
   readonly memPerNode: number;

@@ -44,7 +44,7 @@ export class ArchPercpu extends GenericPercpuArch {
     this.bootOffset = bootOffset;
     this.mechanism = mechanism;
     this.machine = pcpu.machine;
-    this.online = new Uint8Array(pcpu.nrPossibleCpus);
+    this.online = new Uint8Array(pcpu.nrCpuIds);
   }
 
   /** An unsigned long result: modulo 2^32 on 32-bit arches. Subclasses with another width override. */
@@ -98,7 +98,7 @@ export class ArchPercpu extends GenericPercpuArch {
    */
   override fillOffsets(): void {
     const delta = this.pcpu.baseAddr - this.pcpu.section.perCpuStart;
-    for (let cpu = 0; cpu < this.pcpu.nrPossibleCpus; cpu++) {
+    for (const cpu of this.pcpu.possibleCpus) {
       this.perCpuOffsets[cpu] = this.wrap(delta + this.pcpu.unitOffsets[cpu]!);
     }
   }
@@ -140,7 +140,7 @@ export class ArchPercpu extends GenericPercpuArch {
 
   /** Every possible secondary CPU comes up (smp_init). */
   bringUpSecondaries(): void {
-    for (let cpu = 1; cpu < this.pcpu.nrPossibleCpus; cpu++) this.bringUpCpu(cpu);
+    for (const cpu of this.pcpu.possibleCpus) if (cpu !== 0) this.bringUpCpu(cpu);
   }
 
   /** `%px`: zero-padded lowercase hex of the pointer width, after wrapping. */
@@ -151,10 +151,10 @@ export class ArchPercpu extends GenericPercpuArch {
   }
 
   protected checkCpu(cpu: number, what: string): void {
-    if (!(Number.isInteger(cpu) && cpu >= 0 && cpu < this.pcpu.nrPossibleCpus)) {
-      throw new RangeError(
-        `${what}: cpu ${cpu} is not a possible CPU (nr_cpu_ids ${this.pcpu.nrPossibleCpus})`,
-      );
+    if (!(Number.isInteger(cpu) && cpu >= 0 && cpu < this.pcpu.nrCpuIds)) {
+      throw new RangeError(`${what}: cpu ${cpu} is not a possible CPU (nr_cpu_ids ${this.pcpu.nrCpuIds})`);
     }
+    if (((this.pcpu.cpuPossibleMask[cpu >>> 5]! >>> (cpu & 31)) & 1) === 0)
+      throw new RangeError(`${what}: cpu ${cpu} is not a possible CPU (a hole in cpu_possible_mask)`);
   }
 }

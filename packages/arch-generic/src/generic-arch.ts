@@ -190,19 +190,30 @@ export class GenericArch<A extends ArchPercpu = ArchPercpu> implements ArchDescr
         `nrCpusConfig (CONFIG_NR_CPUS) must be an integer in [cpus=${cpus}, ${limits.max}], got ${nrCpusConfig}`,
       );
 
-    const nodes = config.nodes ?? [Array.from({ length: cpus }, (_, i) => i)];
+    const possibleCpus = config.possibleCpus ?? Array.from({ length: cpus }, (_, i) => i);
+    if (!Array.isArray(possibleCpus) || possibleCpus.length === 0)
+      fail("possibleCpus must list at least one CPU");
+    const possible = new Uint8Array(cpus);
+    possibleCpus.forEach((cpu, i) => {
+      if (!(Number.isInteger(cpu) && cpu >= 0 && cpu < cpus))
+        fail(`possibleCpus lists cpu ${cpu}, not below nr_cpu_ids ${cpus}`);
+      if (i > 0 && cpu <= possibleCpus[i - 1]!) fail("possibleCpus must be ascending without repeats");
+      possible[cpu] = 1;
+    });
+    if (possible[0] !== 1) fail("possibleCpus must hold cpu 0 (the boot CPU)");
+    const nodes = config.nodes ?? [possibleCpus];
     if (!Array.isArray(nodes) || nodes.length === 0) fail("nodes must list at least one node");
     const cpuToNode = new Array<number>(cpus).fill(-1);
     nodes.forEach((list, nid) => {
       for (const cpu of list) {
-        if (!(Number.isInteger(cpu) && cpu >= 0 && cpu < cpus))
+        if (!(Number.isInteger(cpu) && cpu >= 0 && cpu < cpus && possible[cpu] === 1))
           fail(`node ${nid} lists cpu ${cpu}, not a possible CPU`);
         if (cpuToNode[cpu] !== -1) fail(`cpu ${cpu} is in node ${cpuToNode[cpu]} and node ${nid}`);
         cpuToNode[cpu] = nid;
       }
     });
-    const missing = cpuToNode.indexOf(-1);
-    if (missing >= 0) fail(`cpu ${missing} is in no node`);
+    const missing = possibleCpus.find((cpu) => cpuToNode[cpu] === -1);
+    if (missing !== undefined) fail(`cpu ${missing} is in no node`);
     const numa = config.numa ?? nodes.length > 1;
     if (numa && !this.hasNuma(era)) fail(`CONFIG_NUMA is not available in ${era}`);
     if (!numa && nodes.length > 1) fail(`${nodes.length} nodes need CONFIG_NUMA (numa: true)`);
@@ -244,6 +255,7 @@ export class GenericArch<A extends ArchPercpu = ArchPercpu> implements ArchDescr
       pcpuEra,
       cpus,
       smp,
+      possibleCpus,
       nodes,
       cpuToNode,
       numa,
@@ -325,6 +337,7 @@ export class GenericArch<A extends ArchPercpu = ArchPercpu> implements ArchDescr
       /* VMALLOC_TOTAL as the arch defines it (x86_64: 2^45 - 1, VMALLOC_END being inclusive). */
       vmallocTotal: l.vmallocTotal,
       nrCpus: cfg.cpus,
+      possibleCpus: cfg.possibleCpus,
       cpuToNode: cfg.cpuToNode,
       seed: cfg.seed,
       littleEndian: this.littleEndian,

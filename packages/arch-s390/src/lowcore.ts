@@ -22,7 +22,7 @@ export class S390PercpuArch extends ArchPercpu {
 
   constructor(pcpu: Percpu) {
     super(pcpu, "s390", 64, 0, "get_lowcore()->percpu_offset");
-    this.lowcorePercpuOffset = new Float64Array(pcpu.nrPossibleCpus);
+    this.lowcorePercpuOffset = new Float64Array(pcpu.nrCpuIds);
   }
 
   /**

@@ -22,7 +22,7 @@ export class Sparc32PercpuArch extends ArchPercpu {
 
   constructor(pcpu: Percpu) {
     super(pcpu, "sparc32", 32, 0, "__per_cpu_offset[current_thread_info()->cpu]");
-    this.threadInfoCpu = new Int32Array(pcpu.nrPossibleCpus);
+    this.threadInfoCpu = new Int32Array(pcpu.nrCpuIds);
   }
 
   /**

@@ -58,7 +58,7 @@ export abstract class X86PercpuArch extends ArchPercpu {
     this.thisCpuOffPtr = this.wrap(symbol(pcpu, symbols, "this_cpu_off"));
     this.cpuNumberPtr = this.wrap(symbol(pcpu, symbols, "cpu_number"));
     /* Only the boot CPU runs before setup; an AP's base is 0 until it starts. */
-    this.segBase = new Float64Array(pcpu.nrPossibleCpus);
+    this.segBase = new Float64Array(pcpu.nrCpuIds);
     this.segBase[0] = bootOffset;
   }
 
@@ -187,8 +187,8 @@ export class I386PercpuArch extends X86PercpuArch {
   constructor(pcpu: Percpu, symbols: readonly ArchPercpuSymbol[]) {
     super(pcpu, "i386", 32, 0, symbols, "this_cpu_read(this_cpu_off) via %fs (GDT_ENTRY_PERCPU)");
     /* The template's GDT (early boot) has a flat percpu segment: base 0, 4 GiB. */
-    this.gdtBase = new Float64Array(pcpu.nrPossibleCpus);
-    this.gdtLimit = new Uint32Array(pcpu.nrPossibleCpus).fill(GDT_PERCPU_LIMIT);
+    this.gdtBase = new Float64Array(pcpu.nrCpuIds);
+    this.gdtLimit = new Uint32Array(pcpu.nrCpuIds).fill(GDT_PERCPU_LIMIT);
   }
 
   protected loadLong(addr: number): number {

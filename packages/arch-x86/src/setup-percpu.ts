@@ -75,7 +75,7 @@ export abstract class X86Arch<A extends X86PercpuArch> extends GenericArch<A> {
   pcpuNeedNuma(cfg: ResolvedArchConfig): boolean {
     if (!cfg.numa) return false;
     let last = -1;
-    for (let cpu = 0; cpu < cfg.cpus; cpu++) {
+    for (const cpu of cfg.possibleCpus) {
       const node = cfg.cpuToNode[cpu]!;
       if (last >= 0 && last !== node) return true;
       last = node;
@@ -169,7 +169,7 @@ export abstract class X86Arch<A extends X86PercpuArch> extends GenericArch<A> {
 
     /* alrighty, percpu areas up and running */
     arch.fillOffsets();
-    for (let cpu = 0; cpu < cfg.cpus; cpu++) {
+    for (const cpu of cfg.possibleCpus) {
       arch.initCpuPercpu(cpu);
       if (cpu === 0) arch.switchGdtAndPercpuBase(cpu);
     }

@@ -81,9 +81,20 @@ export interface MachineConfig {
    * range (2^45 - 1 with 4-level paging). Default: the range size.
    */
   readonly vmallocTotal?: number;
-  /** Number of possible CPUs (`nr_cpu_ids`). */
+  /** `nr_cpu_ids`: one more than the highest possible CPU id. */
   readonly nrCpus: number;
-  /** NUMA node of each possible CPU (`cpu_to_node`); default: all on node 0. */
+  /**
+   * `cpu_possible_mask` as an ascending list of CPU ids, which may have holes
+   * (`[0, 1, 2, 3, 8, 9, 10, 11]`: hot-plug slots or disabled cores), every
+   * CPU below nrCpus. It must hold CPU 0 (the boot CPU). The kernel derives
+   * nr_cpu_ids from the last possible CPU; only a CONFIG_FORCE_NR_CPUS
+   * kernel has CPU ids beyond it. Default: 0 .. nrCpus-1.
+   */
+  readonly possibleCpus?: readonly number[];
+  /**
+   * NUMA node of each CPU id below nrCpus (`cpu_to_node`); entries of
+   * impossible CPUs are not read. Default: all on node 0.
+   */
   readonly cpuToNode?: readonly number[];
   /** Seed of the machine's deterministic random source (fault injection). */
   readonly seed?: number;

@@ -58,6 +58,8 @@ export class ExecContext {
   constructor(
     readonly nrCpus: number,
     private readonly log: Printk,
+    /** `cpu_possible_mask`; null: every CPU below nrCpus. */
+    private readonly possibleMask: Uint32Array | null = null,
   ) {}
 
   /** The current CPU (`smp_processor_id()`). */
@@ -72,6 +74,8 @@ export class ExecContext {
   setCpu(cpu: number): void {
     if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.nrCpus)
       throw new RangeError(`setCpu: cpu ${cpu} is not a possible CPU (nr_cpu_ids ${this.nrCpus})`);
+    if (this.possibleMask !== null && ((this.possibleMask[cpu >>> 5]! >>> (cpu & 31)) & 1) === 0)
+      throw new RangeError(`setCpu: cpu ${cpu} is not a possible CPU (a hole in cpu_possible_mask)`);
     if (cpu === this.curCpu) return;
     if (this.depth > 0 || this.irqOff > 0) {
       const msg = `BUG: migrating ${this.comm}/${this.pid} from CPU#${this.curCpu} to CPU#${cpu} in atomic context`;

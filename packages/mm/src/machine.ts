@@ -83,10 +83,24 @@ export function validateMachineConfig(c: MachineConfig): void {
       `vmalloc range 0x${vs.toString(16)}-0x${ve.toString(16)} must be non-empty and inside the address space`,
     );
   if (vs < c.pageOffset + dms && c.pageOffset < ve) fail("the vmalloc range overlaps the direct map");
+  if (c.possibleCpus !== undefined) {
+    const l = c.possibleCpus;
+    if (!Array.isArray(l) || l.length === 0) fail("possibleCpus must list at least one CPU");
+    l.forEach((cpu, i) => {
+      if (!(Number.isInteger(cpu) && cpu >= 0 && cpu < c.nrCpus))
+        fail(`possibleCpus[${i}] = ${cpu} is not a CPU id below nr_cpu_ids ${c.nrCpus}`);
+      if (i > 0 && cpu <= l[i - 1]!)
+        fail(`possibleCpus must be ascending without repeats (${l[i - 1]}, ${cpu})`);
+    });
+    if (l[0] !== 0) fail(`possibleCpus must hold CPU 0, the boot CPU (first is ${l[0]})`);
+  }
   if (c.cpuToNode !== undefined) {
     if (c.cpuToNode.length !== c.nrCpus)
       fail(`cpuToNode has ${c.cpuToNode.length} entries for ${c.nrCpus} CPUs`);
+    const possible = c.possibleCpus === undefined ? null : new Set(c.possibleCpus);
     c.cpuToNode.forEach((nid, cpu) => {
+      /* an impossible CPU has no node (NUMA_NO_NODE) */
+      if (possible !== null && !possible.has(cpu) && nid === -1) return;
       if (!(Number.isInteger(nid) && nid >= 0 && nid < c.nodes.length))
         fail(`cpuToNode[${cpu}] = ${nid} is not a node (0..${c.nodes.length - 1})`);
     });
@@ -127,7 +141,14 @@ export class Machine {
   readonly pageShift: number;
   readonly bits: 32 | 64;
   readonly vaBits: number;
+  /** `nr_cpu_ids`: the highest possible CPU + 1. */
   readonly nrCpus: number;
+  /** `cpu_possible_mask` (nrCpus bits). */
+  readonly cpuPossibleMask: Uint32Array;
+  /** The possible CPUs in ascending order: what `for_each_possible_cpu` visits. */
+  readonly possibleCpus: Int32Array;
+  /** `num_possible_cpus()`. */
+  readonly numPossibleCpus: number;
   readonly nrNodes: number;
   readonly littleEndian: boolean;
   /** `cpu_to_node()` of every possible CPU. */
@@ -146,6 +167,13 @@ export class Machine {
     this.bits = config.bits;
     this.vaBits = config.vaBits;
     this.nrCpus = config.nrCpus;
+    this.possibleCpus =
+      config.possibleCpus !== undefined
+        ? Int32Array.from(config.possibleCpus)
+        : Int32Array.from({ length: config.nrCpus }, (_, i) => i);
+    this.numPossibleCpus = this.possibleCpus.length;
+    this.cpuPossibleMask = new Uint32Array(Math.ceil(config.nrCpus / 32));
+    for (const cpu of this.possibleCpus) this.cpuPossibleMask[cpu >>> 5]! |= 1 << (cpu & 31);
     this.nrNodes = config.nodes.length;
     this.littleEndian = config.littleEndian ?? true;
     this.pageOffset = config.pageOffset;
@@ -160,7 +188,7 @@ export class Machine {
     this.fmt = config.formatAddr ?? ((a: number) => a.toString(16).padStart(digits, "0"));
 
     this.log = new Printk();
-    this.ctx = new ExecContext(this.nrCpus, this.log);
+    this.ctx = new ExecContext(this.nrCpus, this.log, this.cpuPossibleMask);
     this.log.attachTask(this.ctx);
     this.wq = new Workqueue(this.ctx, this.log);
     this.faults = new FaultInjector(config.seed ?? 1, this.log);

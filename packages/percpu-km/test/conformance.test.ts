@@ -33,3 +33,23 @@ describePercpuConformance(
   },
   { describe, it, expect },
 );
+
+/*
+ * A cpu_possible_mask with holes (n CPUs as two runs with 4 impossible ids
+ * between them): the one group holds units of possible CPUs only, so the
+ * chunk's block is sized by num_possible_cpus(), not nr_cpu_ids.
+ */
+function sparsePossible(n: number): number[] {
+  const half = Math.ceil(n / 2);
+  return Array.from({ length: n }, (_, i) => (i < half ? i : i + 4));
+}
+describePercpuConformance(
+  {
+    name: "percpu-km (possible mask with holes)",
+    boot: ({ cpus, nodes, seed }) =>
+      bootTestKernel({ population: percpuKm, possibleCpus: sparsePossible(cpus), nodes, seed }),
+    chunkPages: blockPages,
+    faultSites: ["page_alloc", "kmalloc"],
+  },
+  { describe, it, expect },
+);

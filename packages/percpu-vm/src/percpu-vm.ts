@@ -139,7 +139,7 @@ export class PercpuVm implements PopulationBackend {
    */
   pcpuFreePages(_chunk: PcpuChunkView, pages: Float64Array, s: number, e: number): void {
     const pa = this.host.machine.pageAlloc;
-    for (let cpu = 0; cpu < this.host.nrPossibleCpus; cpu++) {
+    for (const cpu of this.host.possibleCpus) {
       for (let i = s; i < e; i++) {
         const pfn = pages[this.pcpuPageIdx(cpu, i)]!;
         if (pfn >= 0) {
@@ -163,13 +163,17 @@ export class PercpuVm implements PopulationBackend {
     const machine = this.host.machine;
     const pa = machine.pageAlloc;
     const cpuToNode = machine.cpuToNode;
-    const nrCpus = this.host.nrPossibleCpus;
+    const possible = this.host.possibleCpus;
+    const nrCpus = possible.length;
     gfp |= __GFP_HIGHMEM;
 
+    /* for_each_possible_cpu: n walks the possible CPUs, cpu is the n-th */
+    let n = 0;
     let cpu = 0;
     let i = s;
     let failed = false;
-    alloc: for (; cpu < nrCpus; cpu++) {
+    alloc: for (; n < nrCpus; n++) {
+      cpu = possible[n]!;
       const nid = cpuToNode[cpu]!;
       for (i = s; i < e; i++) {
         const pfn = pa.allocPagesNode(nid, gfp, 0, PCPU_ALLOC_PAGES_CALLER);
@@ -188,7 +192,8 @@ export class PercpuVm implements PopulationBackend {
       pa.freePages(pages[this.pcpuPageIdx(cpu, i)]!, 0);
       this.counters.pagesAllocated--;
     }
-    for (let tcpu = 0; tcpu < cpu; tcpu++) {
+    for (let t = 0; t < n; t++) {
+      const tcpu = possible[t]!;
       for (i = s; i < e; i++) {
         pa.freePages(pages[this.pcpuPageIdx(tcpu, i)]!, 0);
         this.counters.pagesAllocated--;
@@ -226,7 +231,7 @@ export class PercpuVm implements PopulationBackend {
    */
   pcpuUnmapPages(chunk: PcpuChunkView, pages: Float64Array, s: number, e: number): void {
     const log = this.host.machine.log;
-    for (let cpu = 0; cpu < this.host.nrPossibleCpus; cpu++) {
+    for (const cpu of this.host.possibleCpus) {
       for (let i = s; i < e; i++) {
         const pfn = this.pcpuChunkPage(chunk, cpu, i);
         if (pfn < 0) log.warn(`${WARN_SITE} pcpu_unmap_pages`);
@@ -276,17 +281,20 @@ export class PercpuVm implements PopulationBackend {
    */
   pcpuMapPages(chunk: PcpuChunkView, pages: Float64Array, s: number, e: number): number {
     const host = this.host;
-    const nrCpus = host.nrPossibleCpus;
+    const possible = host.possibleCpus;
+    const nrCpus = possible.length;
     let cpu = 0;
     let err = 0;
-    for (; cpu < nrCpus; cpu++) {
+    for (let n = 0; n < nrCpus; n++) {
+      cpu = possible[n]!;
       err = this.__pcpuMapPages(this.pcpuChunkAddr(chunk, cpu, s), pages, this.pcpuPageIdx(cpu, s), e - s);
       if (err < 0) break;
       for (let i = s; i < e; i++) host.pcpuSetPageChunk(pages[this.pcpuPageIdx(cpu, i)]!, chunk);
     }
     if (err === 0) return 0;
 
-    for (let tcpu = 0; tcpu < nrCpus; tcpu++) {
+    for (let t = 0; t < nrCpus; t++) {
+      const tcpu = possible[t]!;
       this.__pcpuUnmapPages(this.pcpuChunkAddr(chunk, tcpu, s), e - s);
       if (tcpu === cpu) break;
     }

@@ -68,7 +68,7 @@ export function thisCpuPtr(pcpu: Percpu, ptr: number): number {
 export function __isKernelPercpuAddress(pcpu: Percpu, addr: number): number {
   const start0 = pcpu.section.perCpuStart;
   const size = pcpu.section.staticSize;
-  for (let cpu = 0; cpu < pcpu.nrPossibleCpus; cpu++) {
+  for (const cpu of pcpu.possibleCpus) {
     const start = perCpuPtr(pcpu, start0, cpu);
     if (addr >= start && addr < start + size) return addr - start + perCpuPtr(pcpu, start0, 0);
   }
@@ -94,7 +94,7 @@ export function perCpuPtrToPhys(pcpu: Percpu, addr: number): number {
   const firstHigh = pcpu.baseAddr + pcpu.unitOffsets[pcpu.highUnitCpu]! + pcpu.unitPages * pageSize;
   let inFirstChunk = false;
   if (addr >= firstLow && addr < firstHigh) {
-    for (let cpu = 0; cpu < pcpu.nrPossibleCpus; cpu++) {
+    for (const cpu of pcpu.possibleCpus) {
       const start = pcpu.baseAddr + pcpu.unitOffsets[cpu]!;
       if (addr >= start && addr < start + pcpu.unitSize) {
         inFirstChunk = true;

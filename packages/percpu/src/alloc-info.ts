@@ -50,8 +50,14 @@ export interface PcpuBuildAllocInfoArgs {
   readonly dynSize: number;
   /** Allocation atom: PAGE_SIZE, or the large page the first chunk rides on (PMD_SIZE). */
   readonly atomSize: number;
-  /** `num_possible_cpus()`; the possible CPUs are 0 .. nrPossibleCpus-1. */
+  /** `num_possible_cpus()`; without `possibleCpus` the possible CPUs are 0 .. nrPossibleCpus-1. */
   readonly nrPossibleCpus: number;
+  /**
+   * `cpu_possible_mask` as an ascending CPU list when it has holes
+   * (`[0, 1, 2, 3, 8, 9, 10, 11]`); its length must be nrPossibleCpus.
+   * Default: 0 .. nrPossibleCpus-1.
+   */
+  readonly possibleCpus?: ArrayLike<number>;
   /** `cpu_distance_fn`, or null for one group. */
   readonly cpuDistanceFn: PcpuCpuDistanceFn | null;
   /** Kernel generation (default "v6"); picks the grouping algorithm and dyn-size rule. */
@@ -111,32 +117,35 @@ export function pcpuAllocAllocInfo(nrGroups: number, nrUnits: number, NR_CPUS: n
 
 /**
  * Groups CPUs the 5.11+ way: the lowest CPU left leads a new group and takes
- * every remaining CPU that is LOCAL_DISTANCE from it both ways.
- * Fills `groupMap`/`groupCnt`; returns the number of groups.
+ * every remaining CPU that is LOCAL_DISTANCE from it both ways. `cpus` are
+ * the possible CPUs, ascending (the mask copied from cpu_possible_mask).
+ * Fills `groupMap` (by CPU id) and `groupCnt`; returns the number of groups.
  */
 function groupByLeader(
-  n: number,
+  cpus: Int32Array,
   fn: PcpuCpuDistanceFn | null,
   groupMap: Int32Array,
   groupCnt: Int32Array,
 ): number {
+  const n = cpus.length;
   const inMask = new Uint8Array(n).fill(1);
   let remaining = n;
   let first = 0;
   let group = 0;
   for (; remaining > 0; group++) {
     while (inMask[first] === 0) first++;
-    const cpu = first;
+    const cpu = cpus[first]!;
     groupMap[cpu] = group;
     groupCnt[group]++;
-    inMask[cpu] = 0;
+    inMask[first] = 0;
     remaining--;
-    for (let tcpu = cpu + 1; tcpu < n; tcpu++) {
-      if (inMask[tcpu] === 0) continue;
+    for (let t = first + 1; t < n; t++) {
+      if (inMask[t] === 0) continue;
+      const tcpu = cpus[t]!;
       if (fn === null || (fn(cpu, tcpu) === LOCAL_DISTANCE && fn(tcpu, cpu) === LOCAL_DISTANCE)) {
         groupMap[tcpu] = group;
         groupCnt[group]++;
-        inMask[tcpu] = 0;
+        inMask[t] = 0;
         remaining--;
       }
     }
@@ -152,14 +161,14 @@ function groupByLeader(
  * distance calls in the same order. Returns the number of groups.
  */
 function groupByLowestCompatible(
-  n: number,
+  cpus: Int32Array,
   fn: PcpuCpuDistanceFn | null,
   groupMap: Int32Array,
   groupCnt: Int32Array,
 ): number {
   let nrGroups = 1;
   const members: number[][] = [[]];
-  for (let cpu = 0; cpu < n; cpu++) {
+  for (const cpu of cpus) {
     let group = 0;
     if (fn !== null) {
       for (;;) {
@@ -226,6 +235,7 @@ export function pcpuBuildAllocInfo(k: PcpuConstants, args: PcpuBuildAllocInfoArg
   if (n > k.NR_CPUS) {
     throw new RangeError(`pcpuBuildAllocInfo: nrPossibleCpus ${n} exceeds NR_CPUS ${k.NR_CPUS}`);
   }
+  const cpus = pcpuPossibleList(args.possibleCpus, n, k.NR_CPUS);
   if (fn !== null && typeof fn !== "function")
     throw new TypeError("pcpuBuildAllocInfo: cpuDistanceFn must be a function or null");
 
@@ -258,11 +268,11 @@ export function pcpuBuildAllocInfo(k: PcpuConstants, args: PcpuBuildAllocInfoArg
   const maxUpa = upa;
 
   /* 3. group CPUs by proximity */
-  const groupMap = new Int32Array(n);
+  const groupMap = new Int32Array(cpus[n - 1]! + 1);
   const groupCnt = new Int32Array(n);
   const nrGroups = pcpuEraGroupsByLeader(era)
-    ? groupByLeader(n, fn, groupMap, groupCnt)
-    : groupByLowestCompatible(n, fn, groupMap, groupCnt);
+    ? groupByLeader(cpus, fn, groupMap, groupCnt)
+    : groupByLowestCompatible(cpus, fn, groupMap, groupCnt);
 
   /* 4. pick upa: no more than 1/3 wasted units, then no more allocations */
   let lastAllocs = INT_MAX;
@@ -314,12 +324,35 @@ export function pcpuBuildAllocInfo(k: PcpuConstants, args: PcpuBuildAllocInfoArg
   }
   /* possible CPUs in ascending order land in ascending order within each group */
   const fill = new Int32Array(nrGroups);
-  for (let cpu = 0; cpu < n; cpu++) {
+  for (const cpu of cpus) {
     const g = groupMap[cpu]!;
     ai.groups[g]!.cpuMap[fill[g]!++] = cpu;
   }
   if (unit !== nrUnits) throw new PcpuBug("BUG_ON(unit != nr_units) in pcpu_build_alloc_info");
   return ai;
+}
+
+/**
+ * The possible CPUs as an ascending list: `list` checked (length `n`,
+ * ascending, below NR_CPUS), or 0 .. n-1 when it is absent.
+ */
+function pcpuPossibleList(list: ArrayLike<number> | undefined, n: number, NR_CPUS: number): Int32Array {
+  if (list === undefined) return Int32Array.from({ length: n }, (_, i) => i);
+  if (list.length !== n)
+    throw new RangeError(
+      `pcpuBuildAllocInfo: possibleCpus lists ${list.length} CPUs, nrPossibleCpus is ${n}`,
+    );
+  const cpus = Int32Array.from(list);
+  for (let i = 0; i < n; i++) {
+    const cpu = list[i]!;
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= NR_CPUS)
+      throw new RangeError(
+        `pcpuBuildAllocInfo: possible CPU ${cpu} is outside 0 .. NR_CPUS-1 (${NR_CPUS - 1})`,
+      );
+    if (i > 0 && cpu <= cpus[i - 1]!)
+      throw new RangeError("pcpuBuildAllocInfo: possibleCpus must be ascending without repeats");
+  }
+  return cpus;
 }
 
 /** `rounddown_pow_of_two(x)` for x >= 1. */

@@ -19,6 +19,7 @@ import {
   LOGLEVEL_INFO,
   LOGLEVEL_WARNING,
 } from "@pcpu/mm";
+import { type PcpuCodetag, pcpuAllocTagAllocHook } from "./alloc-tag.js";
 import {
   PCPU_EMPTY_POP_PAGES_LOW,
   PCPU_MIN_ALLOC_SIZE,
@@ -36,6 +37,12 @@ import { formatSymbol, PCPU_WARN_SITES, pcpuWarnWhere } from "./warn-site.js";
 export interface PcpuAllocOpts {
   /** The caller as `%pS` would print it in the alloc tracepoint. */
   readonly callSite?: string;
+  /**
+   * The call site's alloc tag (`current->alloc_tag` set by `alloc_hooks()`)
+   * for CONFIG_MEM_ALLOC_PROFILING; pass the same object for every call
+   * from one site.
+   */
+  readonly tag?: PcpuCodetag;
 }
 
 /**
@@ -275,7 +282,8 @@ export function pcpuAlloc(
   /* Clear the area in every possible CPU's unit. */
   const mem = pcpu.machine.mem;
   const base = chunk.baseAddr + off;
-  for (let cpu = 0; cpu < pcpu.nrPossibleCpus; cpu++) mem.memset(base + pcpu.unitOffsets[cpu]!, 0, size);
+  const possible = pcpu.possibleCpus;
+  for (let i = 0; i < possible.length; i++) mem.memset(base + pcpu.unitOffsets[possible[i]!]!, 0, size);
 
   const ptr = pcpu.archHooks().addrToPcpuPtr(base);
   if (pcpu.debug !== null) pcpu.debug.remember(chunk, off, size);
@@ -295,6 +303,7 @@ export function pcpuAlloc(
       gfpFlags: gfp,
     });
   }
+  pcpuAllocTagAllocHook(pcpu, chunk, off, size, opts?.tag);
   return ptr;
 }
 

@@ -406,8 +406,15 @@ export interface PcpuBackendHost {
   /** `pcpu_low_unit_cpu`, `pcpu_high_unit_cpu`. */
   readonly lowUnitCpu: number;
   readonly highUnitCpu: number;
-  /** Number of possible CPUs; possible CPU ids are 0 .. nrPossibleCpus-1. */
+  /** `num_possible_cpus()`: how many CPUs are possible. */
   readonly nrPossibleCpus: number;
+  /** `nr_cpu_ids`: the highest possible CPU + 1 (arrays indexed by CPU have this length). */
+  readonly nrCpuIds: number;
+  /**
+   * The possible CPUs in ascending order, what `for_each_possible_cpu`
+   * visits; `cpu_possible_mask` may have holes (`0-3,8-11`).
+   */
+  readonly possibleCpus: Int32Array;
   /** `pcpu_first_chunk`, `pcpu_reserved_chunk` (pcpu_should_reclaim_chunk spares them). */
   readonly firstChunk: PcpuChunkView;
   readonly reservedChunk: PcpuChunkView | null;

@@ -114,6 +114,7 @@ export function pcpuEmbedFirstChunk(
     dynSize,
     atomSize,
     nrPossibleCpus: pcpu.nrPossibleCpus,
+    possibleCpus: pcpu.possibleCpus,
     cpuDistanceFn,
     era: pcpu.era,
   });
@@ -223,6 +224,7 @@ export function pcpuPageFirstChunk(
     dynSize: 0,
     atomSize: pageSize,
     nrPossibleCpus: pcpu.nrPossibleCpus,
+    possibleCpus: pcpu.possibleCpus,
     cpuDistanceFn: null,
     era: pcpu.era,
   });

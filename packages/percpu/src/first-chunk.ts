@@ -25,7 +25,6 @@ import { bitmapSet } from "./bitmap.js";
 import { pcpuCpuPossibleMaskLine, pcpuFailedToInitializeLine } from "./boot-lines.js";
 import { PcpuBug } from "./bug.js";
 import type { PcpuChunk } from "./chunk.js";
-import { bitmapFromBits } from "./cpumask.js";
 import type { Percpu } from "./percpu.js";
 import { __pcpuSizeToSlot, pcpuChunkRelocate } from "./slots.js";
 
@@ -62,13 +61,9 @@ export function pcpuAllocFirstChunk(pcpu: Percpu, tmpAddr: number, mapSize: numb
 /** The `PCPU_SETUP_BUG_ON(cond)` report: the failed condition, the possible mask, the info dump, BUG. */
 function setupBug(pcpu: Percpu, ai: PcpuAllocInfo, cond: string): never {
   const log = pcpu.machine.log;
-  const n = pcpu.nrPossibleCpus;
   log.printk(LOGLEVEL_EMERG, pcpuFailedToInitializeLine(pcpu.era, cond));
-  const possible = bitmapFromBits(
-    Array.from({ length: n }, (_, i) => i),
-    n,
-  );
-  log.printk(LOGLEVEL_EMERG, pcpuCpuPossibleMaskLine(pcpu.era, possible, n));
+  /* cpumask_pr_args(cpu_possible_mask): nr_cpu_ids bits */
+  log.printk(LOGLEVEL_EMERG, pcpuCpuPossibleMaskLine(pcpu.era, pcpu.cpuPossibleMask, pcpu.nrCpuIds));
   for (const line of pcpuDumpAllocInfo(ai, pcpu.nrPossibleCpus, pcpu.constants.NR_CPUS))
     log.printk(LOGLEVEL_EMERG, line);
   throw new PcpuBug(`percpu: failed to initialize, ${cond}`);
@@ -87,7 +82,8 @@ export function pcpuSetupFirstChunk(pcpu: Percpu, ai: PcpuAllocInfo, baseAddr: n
   const k = pcpu.constants;
   const pageSize = k.PAGE_SIZE;
   const sizeSum = ai.staticSize + ai.reservedSize + ai.dynSize;
-  const nrCpuIds = pcpu.nrPossibleCpus;
+  const nrCpuIds = pcpu.nrCpuIds;
+  const possibleMask = pcpu.cpuPossibleMask;
   const bug = (cond: boolean, text: string): void => {
     if (cond) setupBug(pcpu, ai, text);
   };
@@ -129,7 +125,7 @@ export function pcpuSetupFirstChunk(pcpu: Percpu, ai: PcpuAllocInfo, baseAddr: n
       const cpu = gi.cpuMap[i]!;
       if (cpu === k.NR_CPUS) continue;
       bug(cpu >= nrCpuIds, "cpu >= nr_cpu_ids");
-      bug(cpu < 0, "!cpu_possible(cpu)");
+      bug(cpu < 0 || ((possibleMask[cpu >>> 5]! >>> (cpu & 31)) & 1) === 0, "!cpu_possible(cpu)");
       bug(unitMap[cpu] !== UINT_MAX, "unit_map[cpu] != UINT_MAX");
       unitMap[cpu] = unit + i;
       unitOff[cpu] = gi.baseOffset + i * ai.unitSize;
@@ -139,11 +135,12 @@ export function pcpuSetupFirstChunk(pcpu: Percpu, ai: PcpuAllocInfo, baseAddr: n
     }
     unit += gi.nrUnits;
   }
-  for (let cpu = 0; cpu < nrCpuIds; cpu++) bug(unitMap[cpu] === UINT_MAX, "unit_map[cpu] == UINT_MAX");
+  for (const cpu of pcpu.possibleCpus) bug(unitMap[cpu] === UINT_MAX, "unit_map[cpu] == UINT_MAX");
 
   /* we're ready, commit */
   const dumpLevel = pcpu.era === "v2.6.32" || pcpu.era === "v2.6.30" ? LOGLEVEL_INFO : LOGLEVEL_DEBUG;
-  for (const line of pcpuDumpAllocInfo(ai, nrCpuIds, k.NR_CPUS)) pcpu.machine.log.printk(dumpLevel, line);
+  for (const line of pcpuDumpAllocInfo(ai, pcpu.nrPossibleCpus, k.NR_CPUS))
+    pcpu.machine.log.printk(dumpLevel, line);
 
   pcpu.nrUnits = unit;
   pcpu.nrGroups = ai.nrGroups;

@@ -14,6 +14,7 @@
 
 import { pcpuAddrInChunk, pcpuChunkAddrSearch } from "./addr.js";
 import { pcpuFreeArea } from "./alloc.js";
+import { pcpuAllocTagFreeHook } from "./alloc-tag.js";
 import type { PcpuPtr } from "./api.js";
 import { eraHasReclaim } from "./balance.js";
 import type { PcpuChunk } from "./chunk.js";
@@ -62,7 +63,8 @@ export function freePercpu(pcpu: Percpu, ptr: PcpuPtr | null): boolean {
   const off = addr - chunk.baseAddr;
 
   pcpu.lock.lockIrqsave();
-  pcpuFreeArea(pcpu, chunk, off);
+  const size = pcpuFreeArea(pcpu, chunk, off);
+  pcpuAllocTagFreeHook(pcpu, chunk, off, size);
 
   let needBalance = false;
   /* If there are more than one fully free chunks, wake up grim reaper. */

@@ -17,6 +17,15 @@ export {
   pcpuObjFullSize,
 } from "./alloc.js";
 export * from "./alloc-info.js";
+export {
+  codetagToText,
+  PcpuAllocTag,
+  PcpuAllocTags,
+  type PcpuCodetag,
+  pcpuAllocTagAllocHook,
+  pcpuAllocTagFreeHook,
+  procAllocinfo,
+} from "./alloc-tag.js";
 export * from "./api.js";
 export { PcpuAreaMap, PERCPU_DYNAMIC_EARLY_SLOTS, pcpuAreaMapOf } from "./area-map.js";
 export {

@@ -16,6 +16,7 @@
  */
 
 import { type Machine, Mutex, SpinLock } from "@pcpu/mm";
+import { PcpuAllocTags } from "./alloc-tag.js";
 import type {
   AreaAllocator,
   AreaAllocatorFactory,
@@ -72,6 +73,12 @@ export interface PcpuOptions {
    * are addresses.
    */
   readonly smp?: boolean;
+  /**
+   * CONFIG_MEM_ALLOC_PROFILING with profiling enabled (6.10+): pcpu_alloc
+   * charges each object to its call site's alloc tag (`PcpuAllocOpts.tag`)
+   * and /proc/allocinfo lists them (alloc-tag.ts). Default false.
+   */
+  readonly allocProfiling?: boolean;
 }
 
 /** The kernel image's static percpu section (`.data..percpu`). */
@@ -135,7 +142,14 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
   groupSizes: number[] = [];
   /** The alloc info the first chunk was set up with (kept for dumps and stats). */
   ai: PcpuAllocInfo | null = null;
+  /** `num_possible_cpus()`. */
   readonly nrPossibleCpus: number;
+  /** `nr_cpu_ids`: the highest possible CPU + 1; CPU-indexed arrays have this length. */
+  readonly nrCpuIds: number;
+  /** The possible CPUs, ascending: what `for_each_possible_cpu` visits (the machine's mask may have holes). */
+  readonly possibleCpus: Int32Array;
+  /** `cpu_possible_mask` (nrCpuIds bits). */
+  readonly cpuPossibleMask: Uint32Array;
 
   /* Chunks. */
   firstChunk!: PcpuChunk;
@@ -155,6 +169,8 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
   readonly lock: SpinLock;
   readonly allocMutex: Mutex;
   readonly balanceWork: { readonly name: string; readonly fn: () => void };
+  /** CONFIG_MEM_ALLOC_PROFILING's alloc tags; null when profiling is off. */
+  readonly allocTags: PcpuAllocTags | null;
   /** Debug bookkeeping (live allocations) and the invariant checker; null when off. */
   readonly debug: PcpuDebug | null;
 
@@ -172,6 +188,7 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
       checkFree: o.checkFree ?? true,
       memcgKmem: o.memcgKmem ?? false,
       smp: o.smp ?? true,
+      allocProfiling: o.allocProfiling ?? false,
     };
     this.era = this.options.era;
     this.changes = pcpuKernelChanges(this.era);
@@ -179,11 +196,15 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
     this.observer = init.observer ?? null;
     this.trace = init.trace ?? null;
     this.arch = null;
-    this.nrPossibleCpus = init.machine.nrCpus;
+    this.nrCpuIds = init.machine.nrCpus;
+    this.possibleCpus = init.machine.possibleCpus;
+    this.nrPossibleCpus = init.machine.numPossibleCpus;
+    this.cpuPossibleMask = init.machine.cpuPossibleMask;
     this.lock = new SpinLock("pcpu_lock", init.machine.ctx, init.machine.log);
     this.allocMutex = new Mutex("pcpu_alloc_mutex", init.machine.ctx, init.machine.log);
     this.balanceWork = { name: "pcpu_balance_workfn", fn: () => pcpuBalanceWorkfn(this) };
     this.debug = this.options.debugChecks ? new PcpuDebug() : null;
+    this.allocTags = this.options.allocProfiling ? new PcpuAllocTags() : null;
     this.area = init.area(this);
     this.backend = init.population(this);
   }

@@ -31,7 +31,7 @@ export class GenericPercpuArch implements PcpuArchHooks {
   constructor(pcpu: Percpu, bits: 32 | 64, bootOffset = 0) {
     this.pcpu = pcpu;
     this.bits = bits;
-    this.perCpuOffsets = new Float64Array(pcpu.nrPossibleCpus).fill(bootOffset);
+    this.perCpuOffsets = new Float64Array(pcpu.nrCpuIds).fill(bootOffset);
   }
 
   /** `SHIFT_PERCPU_PTR`: a plain add, modulo 2^32 on 32-bit arches. */
@@ -68,11 +68,12 @@ export class GenericPercpuArch implements PcpuArchHooks {
 
   /**
    * Fill `__per_cpu_offset[]` after the first chunk is set up:
-   * `pcpu_base_addr - __per_cpu_start + pcpu_unit_offsets[cpu]`, wrapped.
+   * `pcpu_base_addr - __per_cpu_start + pcpu_unit_offsets[cpu]`, wrapped,
+   * for each possible CPU (an impossible CPU keeps its boot value).
    */
   fillOffsets(): void {
     const delta = this.pcpu.baseAddr - this.pcpu.section.perCpuStart;
-    for (let cpu = 0; cpu < this.pcpu.nrPossibleCpus; cpu++) {
+    for (const cpu of this.pcpu.possibleCpus) {
       const off = delta + this.pcpu.unitOffsets[cpu]!;
       this.perCpuOffsets[cpu] = this.bits === 32 ? off >>> 0 : off;
     }

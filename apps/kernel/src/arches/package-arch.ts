@@ -62,7 +62,8 @@ export interface PackageArchOptions<A extends ArchPercpu> {
 /** The arch package's config for a kernel config (null size overrides: the arch's request). */
 export function archConfigOf(c: ResolvedKernelConfig): ArchConfig {
   return {
-    cpus: c.cpus,
+    cpus: c.nrCpuIds,
+    possibleCpus: c.possibleCpus,
     nodes: c.nodeCpus,
     numa: c.nodeCpus.length > 1,
     memPerNode: c.memPerNode,

@@ -10,7 +10,7 @@ import { WORKLOAD_NAMES, type WorkloadName } from "../workloads/workload.js";
 import { type FlagSpec, intFlag, type ParsedArgs, UsageError } from "./args.js";
 
 /** The /proc files the model fills. */
-export const PROC_FILES = ["meminfo", "vmallocinfo"] as const;
+export const PROC_FILES = ["meminfo", "vmallocinfo", "allocinfo"] as const;
 export type ProcFile = (typeof PROC_FILES)[number];
 
 export const PROC_FLAGS: FlagSpec[] = [
@@ -57,5 +57,12 @@ export function procWorkload(a: ParsedArgs, kernel: Kernel): WorkloadName | null
 
 /** The text of a /proc file. */
 export function procText(kernel: Kernel, file: ProcFile): string {
+  if (file === "allocinfo") {
+    if (kernel.pcpu.allocTags === null)
+      throw new UsageError(
+        "/proc/allocinfo exists with CONFIG_MEM_ALLOC_PROFILING only: add --alloc-profiling on",
+      );
+    return kernel.allocinfo();
+  }
   return file === "meminfo" ? kernel.meminfo() : kernel.vmallocinfo();
 }

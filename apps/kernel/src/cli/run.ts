@@ -83,7 +83,8 @@ function configFlags(reg: KernelRegistry | null): FlagSpec[] {
       (k): FlagSpec => ({
         name: kebab(k),
         kind: "value",
-        arg: k.endsWith("Size") || k === "memPerNode" ? "SIZE" : k.toUpperCase(),
+        arg:
+          k.endsWith("Size") || k === "memPerNode" ? "SIZE" : k === "possible" ? "CPULIST" : k.toUpperCase(),
         help: reg === null ? "" : configHelp(k, reg),
       }),
     ),
@@ -111,7 +112,8 @@ function configHelp(k: string, reg: KernelRegistry): string {
       : `${reg.arches.map((d) => (d === def ? `${d.name} (default)` : d.name)).join(", ")}`,
     pageSize: "PAGE_SIZE: 4K (default); arm64 4K/16K/64K, generic 4K..256K (bytes accepted)",
     bits: "word size of --arch generic: 64 (default) or 32",
-    cpus: "possible CPUs (default 8)",
+    cpus: "nr_cpu_ids: possible CPUs 0..N-1 (default 8; with --possible, its last CPU + 1)",
+    possible: "cpu_possible_mask with holes, e.g. 0-3,8-11 (hot-plug slots, disabled cores); must hold CPU 0",
     nodes: `CPUs per NUMA node, cpulists separated by ";", quoted in a shell (default ${defaultNodes(8, def.numa && def.groupsByNode && pop !== "km")} on ${def.name}${pop === "vm" && def.numa && def.groupsByNode ? ", one node with km" : ""})`,
     memPerNode: `memory per node (K/M/G suffixes, hex; default ${hex(def.memPerNodeDefault)} on ${def.name})`,
     population: pops.length === 1 ? `${pop} (the only backend of this build)` : "vm (default) or km",
@@ -125,9 +127,12 @@ function configHelp(k: string, reg: KernelRegistry): string {
     nrCpus: `CONFIG_NR_CPUS (default ${def.nrCpusDefault} on ${def.name}, at least --cpus; at most ${def.nrCpusMax})`,
     modules: "CONFIG_MODULES on|off (default on)",
     smp: "CONFIG_SMP on|off (default on); off: a uniprocessor kernel (1 CPU, percpu-km, mm/percpu.c's UP setup)",
+    forceNrCpus: "CONFIG_FORCE_NR_CPUS on|off (default off): nr_cpu_ids is NR_CPUS (--nr-cpus)",
     numa: `CONFIG_NUMA (default ${def.numa ? "on" : "off"} on ${def.name}); off gives one node`,
     seed: "seed of the machine and the workload (default 1)",
     memcg: "CONFIG_MEMCG kmem accounting on|off (default on): bytes_alloc = pcpu_obj_full_size",
+    allocProfiling:
+      "CONFIG_MEM_ALLOC_PROFILING on|off (default off): call sites in /proc/allocinfo (proc allocinfo)",
     stats: "print percpu_stats; --stats=off (--no-stats) builds without CONFIG_PERCPU_STATS",
     debugChecks: "run the allocator's invariant checker after every call (slow)",
     fixFreeHintQuirk: "policy: fix the bitmap allocator's free-path chunk-hint quirk (default off: faithful)",
@@ -388,7 +393,7 @@ const COMMANDS: Command[] = [
   },
   {
     name: "proc",
-    usage: "pcpu-kernel proc meminfo|vmallocinfo [--after WORKLOAD] [flags]",
+    usage: "pcpu-kernel proc meminfo|vmallocinfo|allocinfo [--after WORKLOAD] [flags]",
     summary: "print a /proc file of the booted kernel (optionally after a workload)",
     flags: [...CONFIG_FLAGS, ...PROC_FLAGS, JSON_FLAG, HELP_FLAG],
     run(a, ctx) {

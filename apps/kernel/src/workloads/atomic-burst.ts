@@ -29,7 +29,7 @@ export const atomicBurstWorkload: Workload = {
     let atomicFailures = 0;
     let workRuns = 0;
     for (let op = 1; op <= ops; op++) {
-      const cpu = rng.int(0, k.config.cpus - 1);
+      const cpu = k.config.possibleCpus[rng.int(0, k.config.possibleCpus.length - 1)]!;
       const n = rng.int(1, Math.max(1, Math.round(96 * scale)));
       ctx.runOnCpu(cpu, () => {
         ctx.setTask(0, `ksoftirqd/${cpu}`);

@@ -51,7 +51,7 @@ function createMap(k: Kernel, id: number, maxEntries: number, valueSize: number)
 
 function updateElem(k: Kernel, map: BpfPercpuMap, i: number, value: bigint): void {
   const p = map.elems[i]!;
-  for (let cpu = 0; cpu < k.config.cpus; cpu++) {
+  for (const cpu of k.config.possibleCpus) {
     const addr = k.percpu.perCpuPtr(p, cpu);
     for (let off = 0; off < map.elemSize; off += 8)
       k.mem.write(addr + off, 8, value + BigInt(cpu * 64 + off));
@@ -62,7 +62,7 @@ function updateElem(k: Kernel, map: BpfPercpuMap, i: number, value: bigint): voi
 function lookupElem(k: Kernel, map: BpfPercpuMap, i: number): number {
   const p = map.elems[i]!;
   let checks = 0;
-  for (let cpu = 0; cpu < k.config.cpus; cpu++) {
+  for (const cpu of k.config.possibleCpus) {
     const addr = k.percpu.perCpuPtr(p, cpu);
     for (let off = 0; off < map.elemSize; off += 8) {
       const want = map.values[i] === 0n ? 0n : BigInt.asUintN(64, map.values[i]! + BigInt(cpu * 64 + off));

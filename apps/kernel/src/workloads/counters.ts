@@ -47,8 +47,7 @@ function addBatch(k: Kernel, fbc: PercpuCounter, amount: number, batch: number):
 /** `percpu_counter_sum(fbc)`: the shared count plus every possible CPU's s32. */
 function counterSum(k: Kernel, fbc: PercpuCounter): number {
   let ret = fbc.count;
-  for (let cpu = 0; cpu < k.config.cpus; cpu++)
-    ret += k.mem.read(k.percpu.perCpuPtr(fbc.counters, cpu), 4) | 0;
+  for (const cpu of k.config.possibleCpus) ret += k.mem.read(k.percpu.perCpuPtr(fbc.counters, cpu), 4) | 0;
   return ret;
 }
 
@@ -68,7 +67,7 @@ export const countersWorkload: Workload = {
   defaultOps: 20000,
   run(k: Kernel, o: WorkloadOptions): WorkloadResult {
     const { ops, scale, rng, tick } = workloadParams(k, this, o);
-    const batch = Math.max(32, 2 * k.config.cpus);
+    const batch = Math.max(32, 2 * k.config.possibleCpus.length);
     const n = Math.max(1, Math.round(16 * scale));
     const fbcs: PercpuCounter[] = [];
     k.machine.ctx.setTask(1, "systemd");
@@ -85,7 +84,9 @@ export const countersWorkload: Workload = {
       const fbc = fbcs[rng.int(0, n - 1)]!;
       const amount = rng.int(-8, 24);
       const before = fbc.count;
-      k.onCpu(rng.int(0, k.config.cpus - 1), () => addBatch(k, fbc, amount, batch));
+      k.onCpu(k.config.possibleCpus[rng.int(0, k.config.possibleCpus.length - 1)]!, () =>
+        addBatch(k, fbc, amount, batch),
+      );
       if (fbc.count !== before) folds++;
       fbc.expected += amount;
       if (op % checkEvery === 0) checks += check(k, fbcs);

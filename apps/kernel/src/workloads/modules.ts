@@ -103,7 +103,7 @@ function loadModule(k: Kernel, info: ModuleInfo): LoadedModule | null {
   /* percpu_modcopy: the section's initial image into every possible CPU. */
   const image = new Uint8Array(info.pcpuSize);
   for (let i = 0; i < image.length; i++) image[i] = (i * 31 + info.name.length) & 0xff;
-  for (let cpu = 0; cpu < k.config.cpus; cpu++) k.machine.mem.copyIn(k.percpu.perCpuPtr(percpu, cpu), image);
+  for (const cpu of k.config.possibleCpus) k.machine.mem.copyIn(k.percpu.perCpuPtr(percpu, cpu), image);
   const dyn: PcpuPtr[] = [];
   for (const [size, a] of info.dynamic) {
     const p = k.percpu.alloc(size, a, "GFP_KERNEL", {
@@ -160,11 +160,11 @@ export const modulesWorkload: Workload = {
         else {
           loads++;
           loaded.set(info.name, lm);
-          checks += checkModule(k, lm, rng.int(0, k.config.cpus - 1));
+          checks += checkModule(k, lm, k.config.possibleCpus[rng.int(0, k.config.possibleCpus.length - 1)]!);
         }
       } else {
         k.machine.ctx.setTask(3000 + op, "rmmod");
-        checks += checkModule(k, m, rng.int(0, k.config.cpus - 1));
+        checks += checkModule(k, m, k.config.possibleCpus[rng.int(0, k.config.possibleCpus.length - 1)]!);
         unloadModule(k, m);
         loaded.delete(info.name);
         unloads++;

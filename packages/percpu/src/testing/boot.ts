@@ -24,8 +24,10 @@ import { GenericPercpuArch, setupPerCpuAreasGeneric } from "../setup-generic.js"
 export interface TestKernelOptions {
   readonly population: PopulationFactory;
   readonly area?: AreaAllocatorFactory;
-  /** Possible CPUs (default 4). */
+  /** Possible CPUs (default 4); with `possibleCpus`, ignored (nr_cpu_ids is its last + 1). */
   readonly cpus?: number;
+  /** `cpu_possible_mask` with holes, ascending (`[0, 1, 2, 3, 8, 9, 10, 11]`); default 0 .. cpus-1. */
+  readonly possibleCpus?: readonly number[];
   /** NUMA nodes; CPUs are spread over them in contiguous blocks (default 1). */
   readonly nodes?: number;
   /** Group CPUs by node in the first chunk (embed with a distance function, like x86). */
@@ -64,7 +66,8 @@ export function staticTemplateByte(i: number): number {
 
 /** Boot a test kernel; throws on a setup failure. */
 export function bootTestKernel(o: TestKernelOptions): TestKernel {
-  const cpus = o.cpus ?? 4;
+  const possibleCpus = o.possibleCpus;
+  const cpus = possibleCpus !== undefined ? possibleCpus[possibleCpus.length - 1]! + 1 : (o.cpus ?? 4);
   const nodes = o.nodes ?? 1;
   const bits = o.bits ?? 64;
   const pageShift = o.pageShift ?? 12;
@@ -83,6 +86,7 @@ export function bootTestKernel(o: TestKernelOptions): TestKernel {
           vmallocStart: 0x4000_0000_0000,
           vmallocEnd: 0x6000_0000_0000,
           nrCpus: cpus,
+          ...(possibleCpus !== undefined ? { possibleCpus } : {}),
           cpuToNode,
           seed: o.seed ?? 1,
           copyOnWrite: o.copyOnWrite ?? true,
@@ -97,6 +101,7 @@ export function bootTestKernel(o: TestKernelOptions): TestKernel {
           vmallocStart: 0xf000_0000,
           vmallocEnd: 0xff80_0000,
           nrCpus: cpus,
+          ...(possibleCpus !== undefined ? { possibleCpus } : {}),
           cpuToNode,
           seed: o.seed ?? 1,
           copyOnWrite: o.copyOnWrite ?? true,

@@ -53,7 +53,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 export function runPercpuStress(pcpu: Percpu, ops: number, seed: number): StressReport {
   const rng = new Rng(seed);
   const mem = pcpu.machine.mem;
-  const cpus = pcpu.nrPossibleCpus;
+  const cpus = pcpu.possibleCpus;
   const maxSize = pcpu.constants.PCPU_MIN_UNIT_SIZE;
   const pageSize = pcpu.constants.PAGE_SIZE;
   const live: { ptr: PcpuPtr; size: number; salt: number }[] = [];
@@ -86,7 +86,7 @@ export function runPercpuStress(pcpu: Percpu, ops: number, seed: number): Stress
       }
       r.allocs++;
       const rounded = (size + 3) & ~3;
-      for (let cpu = 0; cpu < cpus; cpu++) {
+      for (const cpu of cpus) {
         const a = perCpuPtr(pcpu, ptr, cpu);
         const got = mem.copyOut(a, rounded);
         for (let i = 0; i < rounded; i++)
@@ -99,7 +99,7 @@ export function runPercpuStress(pcpu: Percpu, ops: number, seed: number): Stress
     } else if (roll < 0.995) {
       const i = rng.int(live.length);
       const a = live[i]!;
-      for (let cpu = 0; cpu < cpus; cpu++) {
+      for (const cpu of cpus) {
         if (!sameBytes(mem.copyOut(perCpuPtr(pcpu, a.ptr, cpu), a.size), pattern(a.size, cpu, a.salt))) {
           throw new Error(`stress: op ${op}: allocation from op ${a.salt} lost its bytes on cpu ${cpu}`);
         }
