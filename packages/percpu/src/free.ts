@@ -17,6 +17,7 @@ import { pcpuFreeArea } from "./alloc.js";
 import type { PcpuPtr } from "./api.js";
 import { eraHasReclaim } from "./balance.js";
 import type { PcpuChunk } from "./chunk.js";
+import { pcpuMemcgFreeHook } from "./memcg.js";
 import type { Percpu } from "./percpu.js";
 import { pcpuIsolateChunk } from "./slots.js";
 import { PCPU_WARN_SITES, pcpuWarnWhere } from "./warn-site.js";
@@ -62,7 +63,8 @@ export function freePercpu(pcpu: Percpu, ptr: PcpuPtr | null): boolean {
   const off = addr - chunk.baseAddr;
 
   pcpu.lock.lockIrqsave();
-  pcpuFreeArea(pcpu, chunk, off);
+  const size = pcpuFreeArea(pcpu, chunk, off);
+  if (chunk.objExts !== null) pcpuMemcgFreeHook(pcpu, chunk, off, size);
 
   let needBalance = false;
   /* If there are more than one fully free chunks, wake up grim reaper. */

@@ -38,6 +38,7 @@ export {
 export { PcpuBlockMd, PcpuLeftFreeStore } from "./block-md.js";
 export * from "./boot-lines.js";
 export * from "./bug.js";
+export { pcpuMemcgFreeHook, pcpuMemcgPostAllocHook, pcpuMemcgPreAllocHook } from "./memcg.js";
 export * from "./chunk.js";
 export * from "./constants.js";
 export * from "./cpumask.js";
