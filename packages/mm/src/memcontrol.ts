@@ -298,7 +298,8 @@ export class MemCgroupSubsys {
 
   constructor(private readonly m: MemcgMachine) {
     this.pageSize = 2 ** m.pageShift;
-    this.pageCounterMax = Math.floor((m.bits === 64 ? 2 ** 63 - 1 : 2 ** 31 - 1) / this.pageSize);
+    /* LONG_MAX / PAGE_SIZE, exactly (2^63 - 1 is not a double) */
+    this.pageCounterMax = Number(((1n << BigInt(m.bits - 1)) - 1n) / BigInt(this.pageSize));
     this.root = new MemCgroup(0, "", null, this.pageCounterMax);
     this.byPath.set("/", this.root);
     this.memcgStock = Array.from({ length: m.nrCpus }, () => new MemcgStockPcp());
@@ -724,8 +725,15 @@ export class MemCgroupSubsys {
    * @kernel mm/memcontrol.c memcg_stat_format
    */
   memoryStat(memcg: MemCgroup): string {
-    const percpu = Math.max(0, this.subtree(memcg, (m) => m.percpuBytes));
-    const kernel = Math.max(0, this.subtree(memcg, (m) => m.kmemPages)) * this.pageSize;
+    const percpu = Math.max(
+      0,
+      this.subtree(memcg, (m) => m.percpuBytes),
+    );
+    const kernel =
+      Math.max(
+        0,
+        this.subtree(memcg, (m) => m.kmemPages),
+      ) * this.pageSize;
     let out = "";
     for (const name of MEMORY_STAT_ITEMS) {
       const v = name === "percpu" ? percpu : name === "kernel" ? kernel : 0;

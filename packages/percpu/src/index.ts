@@ -38,7 +38,6 @@ export {
 export { PcpuBlockMd, PcpuLeftFreeStore } from "./block-md.js";
 export * from "./boot-lines.js";
 export * from "./bug.js";
-export { pcpuMemcgFreeHook, pcpuMemcgPostAllocHook, pcpuMemcgPreAllocHook } from "./memcg.js";
 export * from "./chunk.js";
 export * from "./constants.js";
 export * from "./cpumask.js";
@@ -46,6 +45,7 @@ export { checkPercpuInvariants, PcpuInvariantError, PcpuUseAfterFreeError } from
 export * from "./embed.js";
 export * from "./first-chunk.js";
 export { type PcpuKernelChanges, pcpuKernelChanges } from "./kernel-changes.js";
+export { pcpuMemcgFreeHook, pcpuMemcgPostAllocHook, pcpuMemcgPreAllocHook } from "./memcg.js";
 export * from "./percpu.js";
 export * from "./percpu-api.js";
 export * from "./setup-generic.js";

@@ -20,8 +20,8 @@
  * allocation without __GFP_ACCOUNT).
  */
 
-import { PCPU_MIN_ALLOC_SHIFT } from "./api.js";
 import { pcpuObjFullSize } from "./alloc.js";
+import { PCPU_MIN_ALLOC_SHIFT } from "./api.js";
 import type { PcpuChunk } from "./chunk.js";
 import type { Percpu } from "./percpu.js";
 

@@ -173,8 +173,7 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
     };
     this.era = this.options.era;
     this.changes = pcpuKernelChanges(this.era);
-    this.memcgAccountMask =
-      this.options.memcgKmem && this.changes.percpuMemcgAccounting ? __GFP_ACCOUNT : 0;
+    this.memcgAccountMask = this.options.memcgKmem && this.changes.percpuMemcgAccounting ? __GFP_ACCOUNT : 0;
     this.section = init.section;
     this.observer = init.observer ?? null;
     this.trace = init.trace ?? null;
