@@ -87,6 +87,21 @@ describe("memcg accounting of percpu memory (pcpu_memcg_*_hook, obj_cgroup_charg
     expect(() => k.cgroup.create("/x")).toThrow(/CONFIG_MEMCG is off/);
   });
 
+  it("eras before v5.9 (percpuMemcgAccounting off) charge nothing and add no obj_cgroup share", () => {
+    const k = bootKernel({ cpus: 8, era: "v4.14", trace: true });
+    k.cgroup.create("/old");
+    fillFirstChunk(k);
+    k.cgroup.run("/old", () => k.percpu.alloc(16, 8, "GFP_KERNEL_ACCOUNT"));
+    expect(stat(k, "/old", "kernel")).toBe(0);
+    expect(k.cgroup.read("/old", "memory.current")).toBe("0\n");
+    expect(
+      k
+        .trace()
+        .split("\n")
+        .findLast((l) => l.includes("percpu_alloc_percpu")),
+    ).toContain("bytes_alloc=128 ");
+  });
+
   it("an accounted allocation served by the first chunk is charged and given back (no obj_exts there)", () => {
     const k = bootKernel({ cpus: 8 });
     k.cgroup.create("/a");
