@@ -2,8 +2,9 @@ import { __GFP_ACCOUNT, GFP_KERNEL_ACCOUNT } from "@pcpu/mm";
 import type { PcpuPtr } from "@pcpu/percpu";
 import { describe, expect, it } from "vitest";
 import { KernelApiError } from "../src/boundary.js";
+import { runCli } from "../src/cli/run.js";
 import type { Kernel } from "../src/kernel.js";
-import { bootKernel } from "../src/registry.js";
+import { ALL_DEFINITIONS, bootKernel } from "../src/registry.js";
 import { runWorkload } from "../src/report.js";
 import { BPFTOOL_TASK, bpfPercpuArrayCreate, bpfPercpuArrayFree } from "../src/workloads/bpf-map.js";
 
@@ -176,5 +177,41 @@ describe("memcg accounting of percpu memory (pcpu_memcg_*_hook, obj_cgroup_charg
     expect(k.cgroup.read("/a", "memory.max")).toBe("max\n");
     expect(() => k.cgroup.read("/", "memory.max")).toThrow(/No such file/);
     expect(() => k.cgroup.read("/nope", "memory.stat")).toThrow(/No such file/);
+  });
+});
+
+describe("pcpu-kernel cgroup PATH FILE", () => {
+  function cli(argv: string[]) {
+    let stdout = "";
+    let stderr = "";
+    const io = {
+      stdout: { write: (s: string) => ((stdout += s), true) },
+      stderr: { write: (s: string) => ((stderr += s), true) },
+      cwd: process.cwd(),
+      readStdin: () => Buffer.alloc(0),
+    };
+    const code = runCli(argv, ALL_DEFINITIONS, io as never);
+    return { code, stdout, stderr };
+  }
+
+  it("prints memory.events after bpf-map ran into memory.max, as cat shows it", () => {
+    const r = cli([
+      "cgroup",
+      "/sys/fs/cgroup/bpf",
+      "memory.events",
+      "--after",
+      "bpf-map",
+      "--memory-max",
+      "64K",
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("low 0\nhigh 0\nmax 18\noom 1\noom_kill 0\noom_group_kill 0\n");
+  });
+
+  it("refuses a kernel without the memory controller and unknown files (exit 2)", () => {
+    expect(cli(["cgroup", "/x", "memory.stat", "--memcg", "off"]).code).toBe(2);
+    const r = cli(["cgroup", "/x", "memory.swap"]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
   });
 });
