@@ -185,8 +185,18 @@ describe("pcpu-kernel cgroup PATH FILE", () => {
     let stdout = "";
     let stderr = "";
     const io = {
-      stdout: { write: (s: string) => ((stdout += s), true) },
-      stderr: { write: (s: string) => ((stderr += s), true) },
+      stdout: {
+        write: (s: string) => {
+          stdout += s;
+          return true;
+        },
+      },
+      stderr: {
+        write: (s: string) => {
+          stderr += s;
+          return true;
+        },
+      },
       cwd: process.cwd(),
       readStdin: () => Buffer.alloc(0),
     };
