@@ -40,6 +40,8 @@ export interface CgroupTask {
 export interface KernelCgroupApi {
   /** `mkdir /sys/fs/cgroup/PATH` (the parent must exist). */
   create(path: string): void;
+  /** `rmdir /sys/fs/cgroup/PATH` (refused while it has tasks or children; its charges move to the parent). */
+  remove(path: string): void;
   /** Whether PATH exists. */
   exists(path: string): boolean;
   /** `cat /sys/fs/cgroup/PATH/FILE`. */
@@ -96,6 +98,12 @@ export function kernelCgroupApi(machine: Machine, enabled: boolean): KernelCgrou
       if (typeof path !== "string" || !path.startsWith("/"))
         refuse("cgroup.create", "path", "an absolute cgroup path (/a/b)", path);
       wrap("create", "path", path, () => sub.mkdir(path));
+    },
+    remove(path) {
+      checkOn("remove");
+      if (typeof path !== "string" || !path.startsWith("/"))
+        refuse("cgroup.remove", "path", "an absolute cgroup path (/a/b)", path);
+      wrap("remove", "path", path, () => sub.rmdir(path));
     },
     exists(path) {
       checkOn("exists");

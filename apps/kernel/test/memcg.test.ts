@@ -168,6 +168,30 @@ describe("memcg accounting of percpu memory (pcpu_memcg_*_hook, obj_cgroup_charg
     expect(stat(k, "/bpf", "kernel")).toBe(4096);
   });
 
+  it("rmdir: refused while a task is in the cgroup; after it, the charges stay counted in the parent until freed", () => {
+    const k = bootKernel({ cpus: 8 });
+    const keep = fillFirstChunk(k);
+    k.cgroup.create("/a");
+    k.cgroup.create("/a/b");
+    const map = k.cgroup.run(
+      "/a/b",
+      () => {
+        expect(() => k.cgroup.remove("/a/b")).toThrow(/Device or resource busy/);
+        return bpfPercpuArrayCreate(k, 1, 10, 16)!;
+      },
+      BPFTOOL_TASK,
+    );
+    expect(() => k.cgroup.remove("/a")).toThrow(/Device or resource busy/);
+    k.cgroup.remove("/a/b");
+    expect(k.cgroup.exists("/a/b")).toBe(false);
+    /* the dying child's 1600 bytes are still /a's (memcg_reparent_objcgs) */
+    expect(stat(k, "/a", "percpu")).toBe(10 * 160);
+    bpfPercpuArrayFree(k, map);
+    expect(stat(k, "/a", "percpu")).toBe(0);
+    expect(stat(k, "/", "percpu")).toBe(0);
+    for (const p of keep) k.percpu.free(p);
+  });
+
   it("refuses bad cgroup arguments with the kernel's errors, changing nothing", () => {
     const k = bootKernel({ cpus: 2 });
     expect(() => k.cgroup.create("/a/b")).toThrow(/No such file or directory/);

@@ -135,6 +135,15 @@ export class MemCgroup {
   eventsLocalOom = 0;
   /** PIDs attached through cgroup.procs. */
   readonly tasks = new Set<number>();
+  /** `memcg->objcg_list`: its own objcg and those reparented to it from removed descendants. */
+  readonly objcgList: ObjCgroup[] = [];
+  /**
+   * Removed children still holding state (the kernel's dying memcgs): their
+   * counters and stats stay part of this memcg's hierarchical values.
+   */
+  readonly dying: MemCgroup[] = [];
+  /** False once removed (css offline). */
+  online = true;
 
   constructor(
     readonly id: number,
@@ -341,8 +350,42 @@ export class MemCgroupSubsys {
     const objcg = new ObjCgroup(this.objcgs.length, memcg);
     this.objcgs.push(objcg);
     memcg.objcg = objcg;
+    memcg.objcgList.push(objcg);
     this.kmemOnline = true;
     return memcg;
+  }
+
+  /**
+   * `rmdir` in cgroupfs: refused with -EBUSY while the cgroup has tasks or
+   * live children. Offlining reparents its obj_cgroups to the parent
+   * (memcg_reparent_objcgs: later uncharges of objects it charged go to the
+   * parent) and drains the stocks holding its charges; the memcg stays as
+   * a dying child of its parent, its charges still counted there.
+   * @kernel kernel/cgroup/cgroup.c cgroup_rmdir, mm/memcontrol.c mem_cgroup_css_offline
+   */
+  rmdir(path: string): void {
+    const p = normalizePath(path);
+    const memcg = this.byPath.get(p);
+    if (memcg === undefined)
+      throw new CgroupError(`rmdir: failed to remove ${p}: No such file or directory`, 2);
+    const parent = memcg.parent;
+    if (parent === null) throw new CgroupError(`rmdir: failed to remove ${p}: Device or resource busy`, 16);
+    if (memcg.tasks.size > 0 || memcg.children.length > 0)
+      throw new CgroupError(`rmdir: failed to remove ${p}: Device or resource busy`, 16);
+    if (this.activeMemcg === memcg)
+      throw new CgroupError(`rmdir: failed to remove ${p}: Device or resource busy`, 16);
+    this.byPath.delete(p);
+    parent.children.splice(parent.children.indexOf(memcg), 1);
+    parent.dying.push(memcg);
+    memcg.online = false;
+    /* memcg_offline_kmem -> memcg_reparent_objcgs */
+    for (const objcg of memcg.objcgList) {
+      objcg.memcg = parent;
+      parent.objcgList.push(objcg);
+    }
+    memcg.objcgList.length = 0;
+    memcg.objcg = null;
+    this.drainAllStock(memcg);
   }
 
   /** Writes `pid` into `memcg`'s cgroup.procs (moves the task; the root takes it back). */
@@ -715,6 +758,7 @@ export class MemCgroupSubsys {
   private subtree(memcg: MemCgroup, f: (m: MemCgroup) => number): number {
     let s = f(memcg);
     for (const c of memcg.children) s += this.subtree(c, f);
+    for (const c of memcg.dying) s += this.subtree(c, f);
     return s;
   }
 
