@@ -1,5 +1,5 @@
-import { __GFP_ACCOUNT, GFP_KERNEL_ACCOUNT } from "@pcpu/mm";
-import type { PcpuPtr } from "@pcpu/percpu";
+import { __GFP_ACCOUNT, GFP_ATOMIC, GFP_KERNEL_ACCOUNT, GFP_NOWAIT } from "@pcpu/mm";
+import { checkPercpuInvariants, type PcpuPtr } from "@pcpu/percpu";
 import { describe, expect, it } from "vitest";
 import { KernelApiError } from "../src/boundary.js";
 import { runCli } from "../src/cli/run.js";
@@ -88,6 +88,17 @@ describe("memcg accounting of percpu memory (pcpu_memcg_*_hook, obj_cgroup_charg
     expect(() => k.cgroup.create("/x")).toThrow(/CONFIG_MEMCG is off/);
   });
 
+  it("the debug checker catches an obj_exts slot without a live allocation (a leaked charge)", () => {
+    const k = bootKernel({ cpus: 2, debugChecks: true });
+    fillFirstChunk(k);
+    const chunk = k.pcpu.allChunks().find((c) => c.objExts !== null)!;
+    expect(checkPercpuInvariants(k.pcpu)).toBeNull();
+    chunk.objExts![chunk.objExts!.length - 1] = 1;
+    expect(checkPercpuInvariants(k.pcpu)).toMatch(
+      /obj_exts\[\d+\] holds obj_cgroup 1 but no live allocation/,
+    );
+  });
+
   it("eras before v5.9 (percpuMemcgAccounting off) charge nothing and add no obj_cgroup share", () => {
     const k = bootKernel({ cpus: 8, era: "v4.14", trace: true });
     k.cgroup.create("/old");
@@ -115,7 +126,7 @@ describe("memcg accounting of percpu memory (pcpu_memcg_*_hook, obj_cgroup_charg
   });
 
   it("runs the bpf-map workload in a cgroup: memory.stat percpu follows the trace at every step", () => {
-    const k = bootKernel({ cpus: 8, trace: true, seed: 7 });
+    const k = bootKernel({ cpus: 8, trace: true, seed: 7, debugChecks: true });
     const keep = fillFirstChunk(k);
     const seen: number[] = [];
     const res = runWorkload(k, "bpf-map", {
@@ -166,6 +177,25 @@ describe("memcg accounting of percpu memory (pcpu_memcg_*_hook, obj_cgroup_charg
     /* the partial map went back: its page is in the obj stock, the counter holds exactly it */
     expect(k.cgroup.read("/bpf", "memory.current")).toBe("4096\n");
     expect(stat(k, "/bpf", "kernel")).toBe(4096);
+  });
+
+  it("atomic charges over memory.max: GFP_NOWAIT fails quietly, GFP_ATOMIC (__GFP_HIGH) is forced over the limit", () => {
+    const k = bootKernel({ cpus: 8, trace: true });
+    fillFirstChunk(k);
+    k.cgroup.create("/a");
+    k.cgroup.write("/a", "memory.max", "0");
+    const [nowait, atomic] = k.cgroup.run("/a", () => [
+      k.percpu.alloc(16, 8, GFP_NOWAIT | __GFP_ACCOUNT),
+      k.percpu.alloc(16, 8, GFP_ATOMIC | __GFP_ACCOUNT),
+    ]);
+    expect(nowait).toBeNull();
+    expect(atomic).not.toBeNull();
+    /* no reclaim for a non-blocking charge: no OOM report, no percpu_alloc_percpu_fail (the hook refused first) */
+    expect(k.dmesg().join("\n")).not.toContain("oom-killer");
+    expect(k.trace()).not.toContain("percpu_alloc_percpu_fail");
+    expect(k.cgroup.read("/a", "memory.events")).toContain("max 1\n"); /* the forced charge's event */
+    expect(stat(k, "/a", "percpu")).toBe(160);
+    expect(k.cgroup.read("/a", "memory.current")).toBe("4096\n");
   });
 
   it("rmdir: refused while a task is in the cgroup; after it, the charges stay counted in the parent until freed", () => {
