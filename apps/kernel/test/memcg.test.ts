@@ -8,6 +8,15 @@ import { ALL_DEFINITIONS, bootKernel } from "../src/registry.js";
 import { runWorkload } from "../src/report.js";
 import { BPFTOOL_TASK, bpfPercpuArrayCreate, bpfPercpuArrayFree } from "../src/workloads/bpf-map.js";
 
+/** The last line of the trace naming `what`. */
+function lastTraceLine(k: Kernel, what: string): string {
+  const lines = k
+    .trace()
+    .split("\n")
+    .filter((l) => l.includes(what));
+  return lines[lines.length - 1] ?? "";
+}
+
 /** A memory.stat line's value. */
 function stat(k: Kernel, path: string, item: string): number {
   const line = k.cgroup
@@ -61,10 +70,7 @@ describe("memcg accounting of percpu memory (pcpu_memcg_*_hook, obj_cgroup_charg
     expect(stat(k, "/bpf", "percpu")).toBe(100 * 160);
     expect(stat(k, "/", "percpu")).toBe(100 * 160); /* hierarchical */
     expect(k.trace()).toContain("size=16 align=8 base_addr=" /* the rest of the line is checked below */);
-    const line = k
-      .trace()
-      .split("\n")
-      .findLast((l) => l.includes("bpf_map_alloc_percpu"))!;
+    const line = lastTraceLine(k, "bpf_map_alloc_percpu");
     expect(line).toMatch(/bytes_alloc=160 gfp_flags=GFP_USER\|__GFP_NOWARN\|__GFP_ACCOUNT$/);
     /* 16000 bytes: 4 pages charged as kmem, 64 (one batch) on the page counter, 3 cached in the CPU's stock */
     expect(stat(k, "/bpf", "kernel")).toBe(4 * 4096);
@@ -79,12 +85,7 @@ describe("memcg accounting of percpu memory (pcpu_memcg_*_hook, obj_cgroup_charg
     fillFirstChunk(k);
     const p = k.percpu.alloc(16, 8, GFP_KERNEL_ACCOUNT)!;
     expect(p).not.toBeNull();
-    expect(
-      k
-        .trace()
-        .split("\n")
-        .findLast((l) => l.includes("percpu_alloc_percpu")),
-    ).toContain("bytes_alloc=128 ");
+    expect(lastTraceLine(k, "percpu_alloc_percpu")).toContain("bytes_alloc=128 ");
     expect(() => k.cgroup.create("/x")).toThrow(/CONFIG_MEMCG is off/);
   });
 
@@ -106,12 +107,7 @@ describe("memcg accounting of percpu memory (pcpu_memcg_*_hook, obj_cgroup_charg
     k.cgroup.run("/old", () => k.percpu.alloc(16, 8, "GFP_KERNEL_ACCOUNT"));
     expect(stat(k, "/old", "kernel")).toBe(0);
     expect(k.cgroup.read("/old", "memory.current")).toBe("0\n");
-    expect(
-      k
-        .trace()
-        .split("\n")
-        .findLast((l) => l.includes("percpu_alloc_percpu")),
-    ).toContain("bytes_alloc=128 ");
+    expect(lastTraceLine(k, "percpu_alloc_percpu")).toContain("bytes_alloc=128 ");
   });
 
   it("an accounted allocation served by the first chunk is charged and given back (no obj_exts there)", () => {
