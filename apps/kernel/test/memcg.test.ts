@@ -168,7 +168,7 @@ describe("memcg accounting of percpu memory (pcpu_memcg_*_hook, obj_cgroup_charg
     /* __GFP_NOWARN and a refused charge: pcpu_alloc prints nothing of its own */
     expect(dmesg).not.toContain("allocation failed");
     expect(k.cgroup.read("/bpf", "memory.events")).toBe(
-      "low 0\nhigh 0\nmax 18\noom 1\noom_kill 0\noom_group_kill 0\n",
+      "low 0\nhigh 0\nmax 18\noom 1\noom_kill 0\noom_group_kill 0\nsock_throttled 0\n",
     );
     /* the partial map went back: its page is in the obj stock, the counter holds exactly it */
     expect(k.cgroup.read("/bpf", "memory.current")).toBe("4096\n");
@@ -265,7 +265,7 @@ describe("pcpu-kernel cgroup PATH FILE", () => {
       "64K",
     ]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe("low 0\nhigh 0\nmax 18\noom 1\noom_kill 0\noom_group_kill 0\n");
+    expect(r.stdout).toBe("low 0\nhigh 0\nmax 18\noom 1\noom_kill 0\noom_group_kill 0\nsock_throttled 0\n");
   });
 
   it("refuses a kernel without the memory controller and unknown files (exit 2)", () => {

@@ -798,11 +798,11 @@ export class MemCgroupSubsys {
     return memcg.memory.max === this.pageCounterMax ? "max" : String(memcg.memory.max * this.pageSize);
   }
 
-  /** `memory.events`. */
+  /** `memory.events` (v6.18: sock_throttled last). */
   memoryEvents(memcg: MemCgroup, local = false): string {
     const max = local ? memcg.eventsLocalMax : memcg.eventsMax;
     const oom = local ? memcg.eventsLocalOom : memcg.eventsOom;
-    return `low 0\nhigh 0\nmax ${max}\noom ${oom}\noom_kill 0\noom_group_kill 0\n`;
+    return `low 0\nhigh 0\nmax ${max}\noom ${oom}\noom_kill 0\noom_group_kill 0\nsock_throttled 0\n`;
   }
 
   /**
