@@ -93,6 +93,8 @@ describe("memcg accounting of percpu memory (pcpu_memcg_*_hook, obj_cgroup_charg
     const k = bootKernel({ cpus: 2, debugChecks: true });
     fillFirstChunk(k);
     const chunk = k.pcpu.allChunks().find((c) => c.objExts !== null)!;
+    /* pcpu_chunk_map_bits(chunk) slots: one per PCPU_MIN_ALLOC_SIZE bytes of a unit */
+    expect(chunk.objExts!.length).toBe(k.pcpu.unitSize / 4);
     expect(checkPercpuInvariants(k.pcpu)).toBeNull();
     chunk.objExts![chunk.objExts!.length - 1] = 1;
     expect(checkPercpuInvariants(k.pcpu)).toMatch(
