@@ -297,7 +297,7 @@ export interface KernelDefinitions {
 }
 
 /** GFP argument of `percpu.alloc`: a mode name or raw gfp flags. */
-export type GfpArg = "GFP_KERNEL" | "GFP_NOWAIT" | "GFP_ATOMIC" | number;
+export type GfpArg = "GFP_KERNEL" | "GFP_KERNEL_ACCOUNT" | "GFP_NOWAIT" | "GFP_ATOMIC" | number;
 
 /** Counters the kernel app keeps of the public API calls. */
 export interface KernelCounters {

@@ -13,7 +13,7 @@
  * message text is built only when something is refused.
  */
 
-import { GFP_ATOMIC, GFP_DEFINED_BITS, GFP_KERNEL, GFP_NOWAIT } from "@pcpu/mm";
+import { GFP_ATOMIC, GFP_DEFINED_BITS, GFP_KERNEL, GFP_KERNEL_ACCOUNT, GFP_NOWAIT } from "@pcpu/mm";
 import { bitmapListString, type PcpuWidth } from "@pcpu/percpu";
 import type { GfpArg } from "./api.js";
 
@@ -210,12 +210,19 @@ export function gfpFlags(gfp: GfpArg, fn = "percpu.alloc"): number {
   switch (gfp) {
     case "GFP_KERNEL":
       return GFP_KERNEL;
+    case "GFP_KERNEL_ACCOUNT":
+      return GFP_KERNEL_ACCOUNT;
     case "GFP_NOWAIT":
       return GFP_NOWAIT;
     case "GFP_ATOMIC":
       return GFP_ATOMIC;
     default:
-      return refuse(fn, "gfp", "GFP_KERNEL, GFP_NOWAIT, GFP_ATOMIC or a gfp_t number", gfp);
+      return refuse(
+        fn,
+        "gfp",
+        "GFP_KERNEL, GFP_KERNEL_ACCOUNT, GFP_NOWAIT, GFP_ATOMIC or a gfp_t number",
+        gfp,
+      );
   }
 }
 

@@ -12,6 +12,7 @@ export { sparc32 } from "./arches/sparc32.js";
 export { formatAddrX86_64, i386, parseAddrX86_64, x86_64 } from "./arches/x86.js";
 export * from "./assemble.js";
 export * from "./call-sites.js";
+export * from "./cgroup.js";
 export * from "./config.js";
 export * from "./definitions.js";
 export * from "./faults.js";

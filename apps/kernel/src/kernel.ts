@@ -57,6 +57,7 @@ import {
   refuse,
 } from "./boundary.js";
 import { CallSiteTracker } from "./call-sites.js";
+import { type KernelCgroupApi, kernelCgroupApi } from "./cgroup.js";
 import { LOG_LEVEL_NAMES, type LogLevelName, parseLogLevel } from "./log-level.js";
 import { meminfo as procMeminfo, vmallocinfo as procVmallocinfo } from "./proc.js";
 import { ptrAdd } from "./ptr.js";
@@ -213,6 +214,8 @@ export class Kernel {
   readonly mem: KernelMemApi;
   /** The this_cpu operations; valid for the current CPU (use `onCpu`). */
   readonly thisCpu: ThisCpuOps;
+  /** The cgroup v2 memory controller (refused when `memcg` is off). */
+  readonly cgroup: KernelCgroupApi;
   /** The per-call-site accounting, once `trackCallSites()` turned it on. */
   private readonly tracking: { sites: CallSiteTracker | null } = { sites: null };
 
@@ -224,6 +227,7 @@ export class Kernel {
     this.stats = p.stats;
     this.recorder = p.recorder;
     this.counters = p.counters;
+    this.cgroup = kernelCgroupApi(p.machine, p.config.memcg);
     const pcpu = p.pcpu;
     const counters = p.counters;
     /* size_t and unsigned long width, and the machine's address space (see boundary.ts). */

@@ -89,7 +89,7 @@ describe("bootKernel (start_kernel's percpu part) on the default kernel", () => 
     expect(() => k.mem.read(0, 3 as 4)).toThrow(/width must be 1, 2, 4 or 8/);
     expect(() => k.onCpu(8, () => 0)).toThrow("onCpu: cpu must be a possible CPU (0-7), got 8");
     expect(() => k.percpu.alloc(8, 8, "GFP_DMA" as "GFP_KERNEL")).toThrow(
-      'percpu.alloc: gfp must be GFP_KERNEL, GFP_NOWAIT, GFP_ATOMIC or a gfp_t number, got "GFP_DMA"',
+      'percpu.alloc: gfp must be GFP_KERNEL, GFP_KERNEL_ACCOUNT, GFP_NOWAIT, GFP_ATOMIC or a gfp_t number, got "GFP_DMA"',
     );
     expect(() => k.percpu.perCpuPtr(0 as PcpuPtr, -1)).toThrow(KernelApiError);
   });

@@ -6,6 +6,7 @@ export * from "./fault-inject.js";
 export * from "./gfp.js";
 export * from "./machine.js";
 export * from "./memblock.js";
+export * from "./memcontrol.js";
 export * from "./memory.js";
 export * from "./page-alloc.js";
 export * from "./pgtable.js";

@@ -16,6 +16,7 @@ import { KernelBug } from "./bug.js";
 import { ExecContext } from "./context.js";
 import { FaultInjector } from "./fault-inject.js";
 import { Memblock } from "./memblock.js";
+import { MemCgroupSubsys } from "./memcontrol.js";
 import { KernelMemory } from "./memory.js";
 import { PageAllocator } from "./page-alloc.js";
 import { PageTable } from "./pgtable.js";
@@ -136,6 +137,8 @@ export class Machine {
   readonly pgtable: PageTable;
   readonly vmalloc: VmallocSpace;
   readonly mem: KernelMemory;
+  /** The memory controller (cgroup v2 memcg, kmem accounting). */
+  readonly memcg: MemCgroupSubsys;
   /** PAGE_SIZE, PAGE_SHIFT. */
   readonly pageSize: number;
   readonly pageShift: number;
@@ -239,6 +242,15 @@ export class Machine {
       config.vmallocTotal,
     );
     this.mem = new KernelMemory(this.pgtable, this.phys, this.log, this.fmt);
+    this.memcg = new MemCgroupSubsys({
+      ctx: this.ctx,
+      log: this.log,
+      wq: this.wq,
+      nrCpus: this.nrCpus,
+      pageShift: this.pageShift,
+      bits: this.bits,
+      seed: config.seed ?? 1,
+    });
   }
 
   /** `node_distance(a, b)` (SLIT): 10 to itself, 20 elsewhere unless configured. */

@@ -29,6 +29,7 @@ import {
 import { findNextBit, findNextZeroBit } from "./bitmap.js";
 import { pcpuLogPrefix } from "./boot-lines.js";
 import type { PcpuChunk } from "./chunk.js";
+import { pcpuMemcgPostAllocHook, pcpuMemcgPreAllocHook } from "./memcg.js";
 import type { Percpu } from "./percpu.js";
 import { __pcpuChunkMove, pcpuChunkRelocate, pcpuReintegrateChunk, pcpuSizeToSlot } from "./slots.js";
 import { formatSymbol, PCPU_WARN_SITES, pcpuWarnWhere } from "./warn-site.js";
@@ -56,10 +57,11 @@ export const DEFAULT_CALL_SITE = formatSymbol("pcpu_model_alloc", 0x1d, 0x40, "p
 
 /**
  * Whether the era charges percpu memory to memory cgroups (`__GFP_ACCOUNT`
- * percpu accounting and its obj_cgroup array came in 5.9).
+ * percpu accounting and its obj_cgroup array came in 5.9: the
+ * `percpuMemcgAccounting` kernel change).
  */
 export function eraHasPercpuMemcg(pcpu: Percpu): boolean {
-  return pcpu.era === "v6" || pcpu.era === "v5.14";
+  return pcpu.changes.percpuMemcgAccounting;
 }
 
 /**
@@ -170,6 +172,13 @@ export function pcpuAlloc(
     return null;
   }
 
+  /* Charge the memcg first (__GFP_ACCOUNT with kmem accounting): a refused charge changes nothing. */
+  let objcg = 0;
+  if ((gfp & pcpu.memcgAccountMask) !== 0) {
+    objcg = pcpuMemcgPreAllocHook(pcpu, size, gfp);
+    if (objcg < 0) return null;
+  }
+
   if (!isAtomic) pcpu.allocMutex.lock();
   pcpu.lock.lockIrqsave();
 
@@ -186,12 +195,12 @@ export function pcpuAlloc(
       if (off >= 0 && pcpu.area.prepareChunk !== undefined && !pcpu.area.prepareChunk(chunk, isAtomic)) {
         /* 3.18-4.13: the reserved chunk's area map could not be extended. */
         err = "failed to extend area map of reserved chunk";
-        return pcpuAllocFail(pcpu, true, reserved, isAtomic, doWarn, size, align, err);
+        return pcpuAllocFail(pcpu, true, reserved, isAtomic, doWarn, size, align, err, objcg);
       }
       if (off >= 0) off = pcpu.area.allocArea(chunk, size, align, off);
       if (off >= 0) break found;
       err = "alloc from reserved chunk failed";
-      return pcpuAllocFail(pcpu, true, reserved, isAtomic, doWarn, size, align, err);
+      return pcpuAllocFail(pcpu, true, reserved, isAtomic, doWarn, size, align, err, objcg);
     }
 
     for (;;) {
@@ -213,7 +222,7 @@ export function pcpuAlloc(
           if (pcpu.area.prepareChunk !== undefined && !pcpu.area.prepareChunk(c, isAtomic)) {
             if (isAtomic) continue;
             err = "failed to extend area map";
-            return pcpuAllocFail(pcpu, true, reserved, isAtomic, doWarn, size, align, err);
+            return pcpuAllocFail(pcpu, true, reserved, isAtomic, doWarn, size, align, err, objcg);
           }
           off = pcpu.area.allocArea(c, size, align, off);
           if (off >= 0) {
@@ -228,7 +237,7 @@ export function pcpuAlloc(
 
       if (isAtomic) {
         err = "atomic alloc failed, no space left";
-        return pcpuAllocFail(pcpu, false, reserved, isAtomic, doWarn, size, align, err);
+        return pcpuAllocFail(pcpu, false, reserved, isAtomic, doWarn, size, align, err, objcg);
       }
 
       /* No space left. Create a new chunk. */
@@ -236,7 +245,7 @@ export function pcpuAlloc(
         const created = pcpu.backend.pcpuCreateChunk(pcpuGfp) as PcpuChunk | null;
         if (created === null) {
           err = "failed to allocate new chunk";
-          return pcpuAllocFail(pcpu, false, reserved, isAtomic, doWarn, size, align, err);
+          return pcpuAllocFail(pcpu, false, reserved, isAtomic, doWarn, size, align, err, objcg);
         }
         pcpu.lock.lockIrqsave();
         pcpuChunkRelocate(pcpu, created, -1);
@@ -269,7 +278,7 @@ export function pcpuAlloc(
       if (ret !== 0) {
         pcpuFreeArea(pcpu, chunk, off);
         err = "failed to populate";
-        return pcpuAllocFail(pcpu, true, reserved, isAtomic, doWarn, size, align, err);
+        return pcpuAllocFail(pcpu, true, reserved, isAtomic, doWarn, size, align, err, objcg);
       }
       pcpu.pcpuChunkPopulated(chunk, rs, re, true);
       pcpu.lock.unlockIrqrestore();
@@ -303,6 +312,7 @@ export function pcpuAlloc(
       gfpFlags: gfp,
     });
   }
+  if (objcg !== 0) pcpuMemcgPostAllocHook(pcpu, objcg, chunk, off, size);
   pcpuAllocTagAllocHook(pcpu, chunk, off, size, opts?.tag);
   return ptr;
 }
@@ -310,7 +320,8 @@ export function pcpuAlloc(
 /**
  * The fail / fail_unlock tail of pcpu_alloc: drop the lock if held, trace
  * the failure, warn (rate limited by the function-static warn_limit), then
- * either flag the atomic failure for the balance work or drop the mutex.
+ * either flag the atomic failure for the balance work or drop the mutex,
+ * and return the memcg charge (`objcg`, 0 for none).
  */
 function pcpuAllocFail(
   pcpu: Percpu,
@@ -321,6 +332,7 @@ function pcpuAllocFail(
   size: number,
   align: number,
   err: string,
+  objcg: number,
 ): null {
   const log = pcpu.machine.log;
   if (locked) pcpu.lock.unlockIrqrestore();
@@ -353,6 +365,8 @@ function pcpuAllocFail(
   } else {
     pcpu.allocMutex.unlock();
   }
+  /* the charge taken by the pre-alloc hook goes back */
+  if (objcg !== 0) pcpuMemcgPostAllocHook(pcpu, objcg, null, 0, size);
   return null;
 }
 

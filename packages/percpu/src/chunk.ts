@@ -29,6 +29,12 @@ export class PcpuChunk implements PcpuChunkView {
   maxAllocSize: number;
   data: unknown;
   area: unknown;
+  /**
+   * `chunk->obj_exts`: the obj_cgroup (id, 0 for none) each allocation
+   * starting at `off` is charged to, at `off >> PCPU_MIN_ALLOC_SHIFT`; null
+   * without memcg kmem accounting and for the first chunk.
+   */
+  objExts: Int32Array | null;
 
   /** Slot list linkage (list_head): the slot the chunk is on, -1 when on none. */
   slot: number;
@@ -58,6 +64,7 @@ export class PcpuChunk implements PcpuChunkView {
     this.maxAllocSize = 0;
     this.data = null;
     this.area = null;
+    this.objExts = null;
     this.slot = -1;
     this.prev = null;
     this.next = null;

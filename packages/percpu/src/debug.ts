@@ -8,7 +8,7 @@
  * exists because a model is only as good as what proves it.
  */
 
-import type { LiveArea, PcpuPtr } from "./api.js";
+import { type LiveArea, PCPU_MIN_ALLOC_SHIFT, type PcpuPtr } from "./api.js";
 import { bitmapWeight } from "./bitmap.js";
 import type { PcpuChunk } from "./chunk.js";
 import { pcpuPageIsPopulated } from "./chunk.js";
@@ -166,6 +166,16 @@ export function checkPercpuInvariants(
           return `${tag}: page ${i} holds allocation @${a.off}+${a.size} but is not populated`;
       }
     }
+    /* memcg: an obj_exts slot is set only at the start of a live allocation (no charge outlives its area) */
+    if (deep && chunk.objExts !== null) {
+      const starts = new Set<number>();
+      for (const a of live) starts.add(a.off >>> PCPU_MIN_ALLOC_SHIFT);
+      const exts = chunk.objExts;
+      for (let i = 0; i < exts.length; i++)
+        if (exts[i] !== 0 && !starts.has(i))
+          return `${tag}: obj_exts[${i}] holds obj_cgroup ${exts[i]} but no live allocation starts at ${i << PCPU_MIN_ALLOC_SHIFT}`;
+    }
+    if (isRecord && chunk.objExts !== null) return `${tag}: a first-chunk record has an obj_exts array`;
     if (isRecord && (!chunk.immutable || weight !== chunk.nrPages))
       return `${tag}: first-chunk record not immutable and fully populated`;
     if (isRecord && chunk.isolated) return `${tag}: first-chunk record is isolated`;

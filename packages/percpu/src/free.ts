@@ -18,6 +18,7 @@ import { pcpuAllocTagFreeHook } from "./alloc-tag.js";
 import type { PcpuPtr } from "./api.js";
 import { eraHasReclaim } from "./balance.js";
 import type { PcpuChunk } from "./chunk.js";
+import { pcpuMemcgFreeHook } from "./memcg.js";
 import type { Percpu } from "./percpu.js";
 import { pcpuIsolateChunk } from "./slots.js";
 import { PCPU_WARN_SITES, pcpuWarnWhere } from "./warn-site.js";
@@ -65,6 +66,7 @@ export function freePercpu(pcpu: Percpu, ptr: PcpuPtr | null): boolean {
   pcpu.lock.lockIrqsave();
   const size = pcpuFreeArea(pcpu, chunk, off);
   pcpuAllocTagFreeHook(pcpu, chunk, off, size);
+  if (chunk.objExts !== null) pcpuMemcgFreeHook(pcpu, chunk, off, size);
 
   let needBalance = false;
   /* If there are more than one fully free chunks, wake up grim reaper. */

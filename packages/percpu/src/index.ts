@@ -54,6 +54,7 @@ export { checkPercpuInvariants, PcpuInvariantError, PcpuUseAfterFreeError } from
 export * from "./embed.js";
 export * from "./first-chunk.js";
 export { type PcpuKernelChanges, pcpuKernelChanges } from "./kernel-changes.js";
+export { pcpuMemcgFreeHook, pcpuMemcgPostAllocHook, pcpuMemcgPreAllocHook } from "./memcg.js";
 export * from "./percpu.js";
 export * from "./percpu-api.js";
 export * from "./setup-generic.js";

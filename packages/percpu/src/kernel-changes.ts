@@ -22,6 +22,7 @@
  *   emptyPagesByBlock          percpu: set PCPU_BITMAP_BLOCK_SIZE to PAGE_SIZE              v5.1
  *   blockScanHint              percpu: add block level scan_hint                            v5.1
  *   rememberSkippedArea        percpu: remember largest area skipped during allocation      v5.1
+ *   percpuMemcgAccounting      mm: memcg/percpu: account percpu memory to memory cgroups    v5.9
  *
  * The 5.1 switches are Dennis Zhou's February 2019 series on the bitmap
  * allocator of 4.14 ("percpu: replace area map allocator with bitmap"); the
@@ -116,6 +117,17 @@ export interface PcpuKernelChanges {
    * bitmap_find_next_zero_area and nothing remembered.
    */
   readonly rememberSkippedArea: boolean;
+  /**
+   * "mm: memcg/percpu: account percpu memory to memory cgroups" (v5.9):
+   * __GFP_ACCOUNT allocations are charged to the current memcg through
+   * pcpu_memcg_pre_alloc_hook / post_alloc_hook / free_hook. Before, percpu
+   * memory was never charged. The modelled eras with it (v5.14, v6) have
+   * the form of "percpu: rework memcg accounting" (v5.14): every chunk
+   * created at run time carries the obj_cgroup array, one set of slot
+   * lists. The 5.9-5.13 form (PCPU_CHUNK_MEMCG chunks on their own slot
+   * lists) belongs to no modelled era and is not modelled.
+   */
+  readonly percpuMemcgAccounting: boolean;
 }
 
 /**
@@ -138,5 +150,7 @@ export function pcpuKernelChanges(era: PcpuEra): PcpuKernelChanges {
     emptyPagesByBlock: since51,
     blockScanHint: since51,
     rememberSkippedArea: since51,
+    /* v5.9 lies between the v4.14 and v5.14 eras */
+    percpuMemcgAccounting: since51,
   });
 }

@@ -15,7 +15,7 @@
  *          ──implements──> PcpuStatsSource     (percpu-stats reads)
  */
 
-import { type Machine, Mutex, SpinLock } from "@pcpu/mm";
+import { __GFP_ACCOUNT, type Machine, Mutex, SpinLock } from "@pcpu/mm";
 import { PcpuAllocTags } from "./alloc-tag.js";
 import type {
   AreaAllocator,
@@ -33,6 +33,7 @@ import type {
   PopulationBackend,
   PopulationFactory,
 } from "./api.js";
+import { PCPU_MIN_ALLOC_SHIFT } from "./api.js";
 import { pcpuBalanceWorkfn } from "./balance.js";
 import { PcpuChunk, pcpuChunkMarkDepopulated, pcpuChunkMarkPopulated } from "./chunk.js";
 import { PcpuDebug } from "./debug.js";
@@ -112,6 +113,12 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
   /** The kernel changes of `era`, one switch each (kernel-changes.ts). */
   readonly changes: PcpuKernelChanges;
   readonly options: Required<PcpuOptions>;
+  /**
+   * `__GFP_ACCOUNT` with memcg kmem accounting in an era that charges
+   * percpu memory, else 0: pcpu_alloc's one test `gfp & memcgAccountMask`
+   * decides whether the memcg hooks run.
+   */
+  readonly memcgAccountMask: number;
   readonly section: PcpuStaticSection;
   readonly area: AreaAllocator;
   readonly backend: PopulationBackend;
@@ -192,6 +199,7 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
     };
     this.era = this.options.era;
     this.changes = pcpuKernelChanges(this.era);
+    this.memcgAccountMask = this.options.memcgKmem && this.changes.percpuMemcgAccounting ? __GFP_ACCOUNT : 0;
     this.section = init.section;
     this.observer = init.observer ?? null;
     this.trace = init.trace ?? null;
@@ -256,13 +264,16 @@ export class Percpu implements AreaAllocatorHost, PcpuBackendHost, PcpuStatsSour
   /**
    * `pcpu_alloc_chunk(gfp)`: a zeroed chunk record of `pcpu_unit_pages`
    * pages with fresh area metadata, not populated. Null when the metadata
-   * allocation fails.
+   * allocation fails. With memcg kmem accounting (`need_pcpuobj_ext()`) the
+   * chunk gets its obj_exts array, one slot per PCPU_MIN_ALLOC_SIZE bytes
+   * of a unit.
    * @kernel mm/percpu.c pcpu_alloc_chunk
    * @context may sleep with a blocking gfp.
    */
   pcpuAllocChunk(_gfp: number): PcpuChunkView | null {
     const chunk = this.newChunkRecord(this.unitPages, 0, 0, false);
     if (!this.area.initChunk(chunk)) return null;
+    if (this.memcgAccountMask !== 0) chunk.objExts = new Int32Array(this.unitSize >>> PCPU_MIN_ALLOC_SHIFT);
     return chunk;
   }
 

@@ -22,9 +22,9 @@ import { hints } from "./helpers/bitmap-hints.js";
 import { stubBackend } from "./helpers/stub-backend.js";
 
 describe("pcpuKernelChanges: one switch per kernel change", () => {
-  it("turns the v5.1 series on from v5.14, the v4.10 and v4.14 changes from v4.14", () => {
+  it("turns the v5.1 series and v5.9's memcg accounting on from v5.14, the v4.10 and v4.14 changes from v4.14", () => {
     const on = Object.values(pcpuKernelChanges("v6"));
-    expect(on.length).toBe(9);
+    expect(on.length).toBe(10);
     expect(on.every((v) => v)).toBe(true);
     expect(Object.values(pcpuKernelChanges("v5.14")).every((v) => v)).toBe(true);
     const v414 = pcpuKernelChanges("v4.14");
@@ -38,6 +38,7 @@ describe("pcpuKernelChanges: one switch per kernel change", () => {
         v414.emptyPagesByBlock,
         v414.blockScanHint,
         v414.rememberSkippedArea,
+        v414.percpuMemcgAccounting,
       ].some((v) => v),
     ).toBe(false);
     for (const era of ["v3.18", "v2.6.32", "v2.6.30"] as const)

@@ -39,6 +39,7 @@ import {
   parseArgs,
   UsageError,
 } from "./args.js";
+import { CGROUP_FLAGS, cgroupArgsOf, cgroupPrepare } from "./cgroup-cmd.js";
 import { readUserFile, writeUserFile } from "./files.js";
 import { bootFailureLog, DMESG_FLAG, dmesgLevel } from "./log-flags.js";
 import { PROC_FLAGS, procFileOf, procText, procWorkload } from "./proc-cmd.js";
@@ -408,6 +409,31 @@ const COMMANDS: Command[] = [
           `${JSON.stringify({ command: "proc", build: ctx.build, file: `/proc/${file}`, after, lines }, null, 2)}\n`,
         );
       } else out(ctx.io, text);
+      return 0;
+    },
+  },
+  {
+    name: "cgroup",
+    usage: "pcpu-kernel cgroup PATH FILE [--after WORKLOAD] [--memory-max SIZE] [flags]",
+    summary:
+      "print a memory cgroup file (memory.stat, memory.current, memory.events, ...), optionally after a workload in it",
+    flags: [...CONFIG_FLAGS, ...CGROUP_FLAGS, DMESG_FLAG, JSON_FLAG, HELP_FLAG],
+    run(a, ctx) {
+      const { path, file } = cgroupArgsOf(a);
+      const level = dmesgLevel(a);
+      const kernel = boot(ctx, configFromArgs(a, ctx, { trace: false }));
+      const after = cgroupPrepare(a, kernel, path);
+      const text = kernel.cgroup.read(path, file);
+      if (a.flags.json === true) {
+        const lines = text.split("\n").slice(0, -1);
+        const dmesg = level === null ? {} : { dmesg: kernel.dmesg(level) };
+        out(
+          ctx.io,
+          `${JSON.stringify({ command: "cgroup", build: ctx.build, path, file, after, lines, ...dmesg }, null, 2)}\n`,
+        );
+        return 0;
+      }
+      out(ctx.io, level === null ? text : `${kernel.dmesg(level).join("\n")}\n\n${text}`);
       return 0;
     },
   },

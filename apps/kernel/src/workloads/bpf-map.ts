@@ -1,18 +1,28 @@
 /*
- * BPF per-CPU maps (kernel/bpf/arraymap.c, hashtab.c): a BPF_MAP_TYPE_
- * PERCPU_ARRAY allocates one percpu area per element at map creation
- * (bpf_array_alloc_percpu: round_up(value_size, 8) bytes, align 8,
- * GFP_USER | __GFP_NOWARN), an update from user space copies the value into
- * every possible CPU's copy (bpf_percpu_copy / copy_map_value), a lookup
- * sums or reads them back, and map destruction frees every element in bulk
- * (bpf_array_free_percpu). Churning maps of many small elements is the
- * workload the bitmap allocator's block hints were written for.
+ * BPF per-CPU maps (kernel/bpf/arraymap.c, hashtab.c, syscall.c): a
+ * BPF_MAP_TYPE_PERCPU_ARRAY allocates one percpu area per element at map
+ * creation (bpf_array_alloc_percpu: round_up(value_size, 8) bytes, align
+ * 8, GFP_USER | __GFP_NOWARN), an update from user space copies the value
+ * into every possible CPU's copy (bpf_percpu_copy / copy_map_value), a
+ * lookup sums or reads them back, and map destruction frees every element
+ * in bulk (bpf_array_free_percpu). Churning maps of many small elements is
+ * the workload the bitmap allocator's block hints were written for.
+ *
+ * Memory cgroups (5.11+ memcg-based bpf accounting): a map remembers the
+ * memcg of the task that created it (bpf_map_save_memcg), and
+ * bpf_map_alloc_percpu allocates with __GFP_ACCOUNT inside
+ * set_active_memcg(map's memcg), so every element is charged to that
+ * cgroup. With `memcg` on, the workload runs bpftool in a cgroup of its
+ * own (`/bpf-map` unless `cgroup` says otherwise), created if missing; a
+ * charge refused at memory.max fails the map creation (-ENOMEM) like any
+ * other allocation failure.
  *
  * One op is a map create, update or destroy.
  */
 
-import { __GFP_NOWARN, GFP_USER } from "@pcpu/mm";
+import { __GFP_ACCOUNT, __GFP_NOWARN, GFP_USER } from "@pcpu/mm";
 import type { PcpuPtr } from "@pcpu/percpu";
+import { refuse } from "../boundary.js";
 import type { Kernel } from "../kernel.js";
 import {
   type Workload,
@@ -25,28 +35,64 @@ import {
 const VALUE_SIZES = [4, 8, 12, 16, 24, 32, 48, 64, 128, 256] as const;
 /* the return address after bpf_map_alloc_percpu's call, as a real 6.x x86_64 backtrace shows it */
 const CALL_SITE = "bpf_map_alloc_percpu+0x69/0xc0";
+/** The cgroup bpf-map runs bpftool in when memcg is on and none is named. */
+export const BPF_MAP_DEFAULT_CGROUP = "/bpf-map";
+/** bpftool's task in the model. */
+export const BPFTOOL_TASK = { pid: 4242, comm: "bpftool" } as const;
 
-interface BpfPercpuMap {
+/** A BPF_MAP_TYPE_PERCPU_ARRAY: its elements and the cgroup they are charged to. */
+export interface BpfPercpuMap {
   readonly id: number;
   readonly elemSize: number;
   readonly elems: PcpuPtr[];
   /** Last value written per element (the same on every CPU), as a 64-bit seed. */
   readonly values: bigint[];
+  /** `map->objcg`'s cgroup path (the creator's), or null without memcg. */
+  readonly memcg: string | null;
 }
 
-function createMap(k: Kernel, id: number, maxEntries: number, valueSize: number): BpfPercpuMap | null {
+/**
+ * `bpf_map_alloc_percpu(map, size, align, GFP_USER | __GFP_NOWARN)`: one
+ * element, charged (__GFP_ACCOUNT) to the map's memcg when it has one.
+ * @kernel kernel/bpf/syscall.c bpf_map_alloc_percpu
+ */
+function bpfMapAllocPercpu(k: Kernel, memcg: string | null, size: number): PcpuPtr | null {
+  const gfp = GFP_USER | __GFP_NOWARN | __GFP_ACCOUNT;
+  if (memcg === null) return k.percpu.alloc(size, 8, gfp, { callSite: CALL_SITE });
+  return k.cgroup.withActiveMemcg(memcg, () => k.percpu.alloc(size, 8, gfp, { callSite: CALL_SITE }));
+}
+
+/**
+ * Creates a percpu array map of `maxEntries` elements of `valueSize` bytes
+ * (`bpf_array_alloc_percpu`), charged to the current task's cgroup when
+ * memcg is on. Null when an element cannot be allocated: the partial map
+ * is freed (bpf_array_free_percpu) and the syscall fails with -ENOMEM.
+ * @kernel kernel/bpf/arraymap.c bpf_array_alloc_percpu
+ */
+export function bpfPercpuArrayCreate(
+  k: Kernel,
+  id: number,
+  maxEntries: number,
+  valueSize: number,
+): BpfPercpuMap | null {
   const elemSize = Math.ceil(valueSize / 8) * 8;
+  /* bpf_map_save_memcg: the creating task's memcg */
+  const memcg = k.config.memcg ? k.machine.memcg.memcgOfTask(k.machine.ctx.pid).path : null;
   const elems: PcpuPtr[] = [];
   for (let i = 0; i < maxEntries; i++) {
-    const p = k.percpu.alloc(elemSize, 8, GFP_USER | __GFP_NOWARN, { callSite: CALL_SITE });
+    const p = bpfMapAllocPercpu(k, memcg, elemSize);
     if (p === null) {
-      /* bpf_array_free_percpu on the partial map; the syscall fails with -ENOMEM. */
       for (const q of elems) k.percpu.free(q);
       return null;
     }
     elems.push(p);
   }
-  return { id, elemSize, elems, values: new Array<bigint>(maxEntries).fill(0n) };
+  return { id, elemSize, elems, values: new Array<bigint>(maxEntries).fill(0n), memcg };
+}
+
+/** `bpf_array_free_percpu`: frees every element (map destruction). */
+export function bpfPercpuArrayFree(k: Kernel, map: BpfPercpuMap): void {
+  for (const p of map.elems) k.percpu.free(p);
 }
 
 function updateElem(k: Kernel, map: BpfPercpuMap, i: number, value: bigint): void {
@@ -78,10 +124,6 @@ function lookupElem(k: Kernel, map: BpfPercpuMap, i: number): number {
   return checks;
 }
 
-function destroyMap(k: Kernel, map: BpfPercpuMap): void {
-  for (const p of map.elems) k.percpu.free(p);
-}
-
 export const bpfMapWorkload: Workload = {
   name: "bpf-map",
   description:
@@ -89,7 +131,14 @@ export const bpfMapWorkload: Workload = {
   defaultOps: 300,
   run(k: Kernel, o: WorkloadOptions): WorkloadResult {
     const { ops, scale, rng, tick } = workloadParams(k, this, o);
-    k.machine.ctx.setTask(4242, "bpftool");
+    if (o.cgroup !== undefined && !k.config.memcg)
+      refuse("runWorkload", "opts.cgroup", "unset: memcg is off (CONFIG_MEMCG)", o.cgroup);
+    const cgroupPath = k.config.memcg ? (o.cgroup ?? BPF_MAP_DEFAULT_CGROUP) : null;
+    if (cgroupPath !== null && !k.cgroup.exists(cgroupPath)) k.cgroup.create(cgroupPath);
+    k.machine.ctx.setTask(BPFTOOL_TASK.pid, BPFTOOL_TASK.comm);
+    if (cgroupPath !== null) k.cgroup.write(cgroupPath, "cgroup.procs", BPFTOOL_TASK.pid);
+    const memcg = cgroupPath === null ? null : k.machine.memcg.lookup(cgroupPath)!;
+    let percpuPeak = 0;
     const maxLive = Math.max(2, Math.round(6 * scale));
     const live: BpfPercpuMap[] = [];
     let created = 0;
@@ -102,11 +151,12 @@ export const bpfMapWorkload: Workload = {
       const r = rng.next();
       if (live.length === 0 || (live.length < maxLive && r < 0.35)) {
         const entries = rng.int(1, Math.max(1, Math.round(96 * scale)));
-        const map = createMap(k, nextId++, entries, rng.pick(VALUE_SIZES));
+        const map = bpfPercpuArrayCreate(k, nextId++, entries, rng.pick(VALUE_SIZES));
         if (map === null) failed++;
         else {
           created++;
           live.push(map);
+          if (memcg !== null && memcg.percpuBytes > percpuPeak) percpuPeak = memcg.percpuBytes;
         }
       } else if (r < 0.8) {
         const map = rng.pick(live);
@@ -116,7 +166,7 @@ export const bpfMapWorkload: Workload = {
         updates++;
       } else {
         const map = live.splice(rng.int(0, live.length - 1), 1)[0]!;
-        destroyMap(k, map);
+        bpfPercpuArrayFree(k, map);
         destroyed++;
         /* The map's percpu memory goes back; kworker runs the balance work it queued. */
         k.runWork();
@@ -125,7 +175,7 @@ export const bpfMapWorkload: Workload = {
     }
     for (const map of live) {
       for (let i = 0; i < map.elems.length; i++) checks += lookupElem(k, map, i);
-      destroyMap(k, map);
+      bpfPercpuArrayFree(k, map);
       destroyed++;
     }
     k.runWork();
@@ -133,7 +183,13 @@ export const bpfMapWorkload: Workload = {
       workload: "bpf-map",
       ops,
       checks,
-      details: { mapsCreated: created, mapCreateFailures: failed, mapsDestroyed: destroyed, updates },
+      details: {
+        mapsCreated: created,
+        mapCreateFailures: failed,
+        mapsDestroyed: destroyed,
+        updates,
+        ...(memcg === null ? {} : { memcgPercpuPeak: percpuPeak, memcgPercpuEnd: memcg.percpuBytes }),
+      },
     };
   },
 };

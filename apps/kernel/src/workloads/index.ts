@@ -2,7 +2,14 @@
 
 export * from "./all.js";
 export { atomicBurstWorkload } from "./atomic-burst.js";
-export { bpfMapWorkload } from "./bpf-map.js";
+export {
+  BPF_MAP_DEFAULT_CGROUP,
+  BPFTOOL_TASK,
+  type BpfPercpuMap,
+  bpfMapWorkload,
+  bpfPercpuArrayCreate,
+  bpfPercpuArrayFree,
+} from "./bpf-map.js";
 export { countersWorkload } from "./counters.js";
 export { modulesWorkload } from "./modules.js";
 export * from "./workload.js";

@@ -23,6 +23,11 @@ export interface WorkloadOptions {
   readonly onProgress?: (done: number, total: number) => void;
   /** Called after every operation (time series). */
   readonly onStep?: (done: number, total: number) => void;
+  /**
+   * The memory cgroup the workload's task runs in (created if missing;
+   * needs `memcg` on). bpf-map charges its maps there; default /bpf-map.
+   */
+  readonly cgroup?: string;
 }
 
 /** What a workload reports beyond the kernel's own counters. */
@@ -85,6 +90,8 @@ export function workloadParams(kernel: Kernel, w: { defaultOps: number }, o: Wor
     refuse("runWorkload", "opts.scale", "a number in (0, 1024]", scale);
   if (o.seed !== undefined && (typeof o.seed !== "number" || !Number.isSafeInteger(o.seed)))
     refuse("runWorkload", "opts.seed", "an integer", o.seed);
+  if (o.cgroup !== undefined && (typeof o.cgroup !== "string" || !o.cgroup.startsWith("/")))
+    refuse("runWorkload", "opts.cgroup", "an absolute cgroup path (/a/b)", o.cgroup);
   if (o.onProgress !== undefined && typeof o.onProgress !== "function")
     refuse("runWorkload", "opts.onProgress", "a function", o.onProgress);
   const rng = new Rng(o.seed === undefined ? kernel.config.seed : o.seed);
