@@ -363,7 +363,7 @@ describe("the page in headless chromium (apps/web, e2e)", () => {
     const cases: [string, string, string][] = [
       ["cpus", "lots", "cpus"],
       ["arch", "mips", "arch"],
-      ["population", "km", "population"],
+      ["population", "kvm", "population"],
     ];
     for (const [key, value, setting] of cases) {
       await page.fill(`#cfg-A-${key}`, value);

@@ -147,7 +147,11 @@ describe("checkConfig / configErrorLine (resolveConfig, the CLI's `invalid confi
   it("refuses bad configs with the setting at fault and the CLI's text", () => {
     /* one CLI run (each costs seconds): a refusal that depends on two settings */
     const cases: [Record<string, string>, string, string[]][] = [
-      [{ population: "km" }, "population", ["boot", "--population", "km"]],
+      [
+        { population: "km", percpuAlloc: "page" },
+        "population",
+        ["boot", "--population", "km", "--percpu-alloc", "page"],
+      ],
     ];
     for (const [config, setting, argv] of cases) {
       const s = checkConfig(config);

@@ -393,8 +393,10 @@ class ApiRun {
 
   /** A fresh allocation: zero and aligned on every CPU, then every CPU gets its own bytes. */
   adopt(t: KernelUnderTest, ptr: PcpuPtr, size: number, align: number, reserved: boolean): void {
-    const rounded = Math.ceil(size / 4) * 4;
-    const a = Math.max(align, 4);
+    /* pcpu_alloc rounds to the area allocator's granule: 4 for the bitmap, 2 for the area map */
+    const g = t.k.pcpu.area.minAllocSize;
+    const rounded = Math.ceil(size / g) * g;
+    const a = Math.max(align, g);
     for (let cpu = 0; cpu < t.cpus; cpu++) {
       const addr = t.k.percpu.perCpuPtr(ptr, cpu);
       if (addr % a !== 0) this.fail(`cpu ${cpu}'s copy of a new allocation is not aligned to ${a}`);
@@ -448,13 +450,14 @@ class ApiRun {
         );
         if (refuse !== null) return;
         const s = size as number;
-        const al = Math.max(align as number, 4);
+        /* pcpu_alloc raises the alignment to the area allocator's granule before checking it */
+        const al = Math.max(align as number, k.pcpu.area.minAllocSize);
         const flags = gfpNumber(gfp);
         const illegal =
           s === 0 ||
           s > k.pcpu.constants.PCPU_MIN_UNIT_SIZE ||
           al > k.pcpu.constants.PAGE_SIZE ||
-          !isPow2(al);
+          (k.pcpu.changes.alignPowerOfTwo && !isPow2(al));
         if (illegal) {
           if (ptr !== null)
             this.fail(`alloc(${s}, ${String(align)}) returned a pointer for an illegal size or alignment`);
