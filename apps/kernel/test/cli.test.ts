@@ -157,7 +157,9 @@ describe("pcpu-kernel errors and help", () => {
     usage(cli(["boot", "--nodes", "0-2;4-7"]), /CPU 3 is in no node/);
     usage(cli(["boot", "--static-size", "big"]), /staticSize \(--static-size\): "big" is not a size/);
     usage(cli(["boot", "--cpus"]), /--cpus needs a value/);
-    usage(cli(["boot", "--memcg", "maybe"]), /memcg \(--memcg\): "maybe" is not on\/off/);
+    usage(cli(["boot", "--memcg=maybe"]), /--memcg: "maybe" is not on or off/);
+    /* an on/off switch takes only on/off words as its next argument */
+    usage(cli(["boot", "--memcg", "maybe"]), /unexpected argument "maybe"/);
     usage(cli(["run"]), /run needs a workload/);
     usage(cli(["run", "fork-bomb"]), /unknown workload "fork-bomb"/);
     usage(cli(["run", "counters", "--ops", "-3"]), /--ops: -3 must be positive/);

@@ -12,6 +12,9 @@ export class UsageError extends Error {
   }
 }
 
+/** The words an on/off switch takes as its next argument (parseBool's). */
+const ON_OFF_WORDS = new Set(["on", "off", "y", "n", "yes", "no", "true", "false"]);
+
 /** A flag: `value` takes an argument, `switch` does not, `list` takes one argument each time it is given. */
 export interface FlagSpec {
   readonly name: string;
@@ -67,6 +70,12 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
     if (spec.kind === "switch") {
       if (value !== undefined && spec.arg === undefined)
         throw new UsageError(`option --${name} takes no value`);
+      /* An on/off switch also takes its word as the next argument (`--memcg off`). */
+      const next = argv[i + 1];
+      if (value === undefined && spec.arg === "on|off" && next !== undefined && ON_OFF_WORDS.has(next)) {
+        value = next;
+        i++;
+      }
       flags[name] = value ?? true;
       continue;
     }

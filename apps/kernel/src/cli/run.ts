@@ -58,15 +58,21 @@ export interface CliIo {
   readonly readStdin?: () => Buffer;
 }
 
-/** On/off settings: switches (`--stats`, `--stats=off`, `--no-stats`). */
+/** On/off settings: switches (`--stats`, `--stats=off`, `--stats off`, `--no-stats`). */
 const BOOL_CONFIG_KEYS = [
+  "smp",
   "numa",
+  "modules",
+  "forceNrCpus",
+  "cpumaskOffstack",
   "stats",
   "debugChecks",
+  "memcg",
+  "allocProfiling",
   "fixFreeHintQuirk",
   "fixPopulatedOvercount",
   "checkFree",
-] as const;
+] as const satisfies readonly (typeof CONFIG_KEYS)[number][];
 const VALUE_CONFIG_KEYS = CONFIG_KEYS.filter(
   (k) => k !== "trace" && !(BOOL_CONFIG_KEYS as readonly string[]).includes(k),
 );
